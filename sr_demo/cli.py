@@ -1,0 +1,163 @@
+"""`sr-demo`: the command-line face of the Python API, with `--json` on every sub-command.
+
+Bad input ends with exit status 2 and one line on stderr; nothing a user can
+cause prints a traceback (set SR_DEMO_DEBUG=1 to see one anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from sr_demo.errors import UserError
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+    print(json.dumps(_jsonable(payload), indent=2) if args.json else text)
+
+
+def _load_spec(args: argparse.Namespace):
+    from sr_demo.degradations import DegradationSpec, preset_spec
+
+    if args.spec:
+        try:
+            text = Path(args.spec).read_text()
+        except OSError as exc:
+            raise UserError(f"Cannot read spec file {args.spec}: {exc.strerror}.") from exc
+        return DegradationSpec.from_json(text)
+    if not args.preset:
+        raise UserError("Give --preset NAME (with --scale S) or --spec SPEC.json.")
+    return preset_spec(args.preset, args.scale)
+
+
+def cmd_degrade(args: argparse.Namespace) -> None:
+    from sr_demo.api import degrade
+    from sr_demo.imaging import load_image, save_png
+
+    image = load_image(args.input)
+    result = degrade(image.rgb, _load_spec(args), args.seed)
+    _write(save_png, result.lr, args.output)
+    payload = {"input": str(args.input), "output": str(args.output), "conversions": image.notes, **result.record()}
+    _emit(args, payload, f"{args.output}: {result.lr.shape[1]}×{result.lr.shape[0]} LR "
+                         f"(×{result.spec.scale}, seed {result.seed})")
+
+
+def _write(save, img, path) -> None:
+    try:
+        save(img, path)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"Cannot write {path}: {exc}.") from exc
+
+
+def cmd_upscale(args: argparse.Namespace) -> None:
+    from sr_demo.api import super_resolve
+    from sr_demo.imaging import load_image, save_png
+    from sr_demo.models import get_model, get_uploaded_model
+
+    if not args.model and not args.weights:
+        raise UserError("Give --model NAME (see `sr-demo models`) or --weights FILE.")
+    image = load_image(args.input)
+    hr = load_image(args.hr).rgb if args.hr else None
+    model = get_uploaded_model(args.weights, name=args.model) if args.weights else get_model(args.model)
+    progress = _tqdm_progress() if not args.json else None
+    result = super_resolve(image.rgb, model, hr=hr, tile=args.tile, device=args.device, progress=progress)
+    _write(save_png, result.sr, args.output)
+    payload = {"input": str(args.input), "output": str(args.output), "model": result.model, "scale": result.scale,
+               "weights_sha256": result.sha256, "seconds": round(result.seconds, 4), "device": result.device,
+               "precision": result.precision, "tiles": result.tiles, "metrics": result.metrics,
+               "note": result.note, "conversions": image.notes}
+    scores = " ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+    _emit(args, payload, f"{args.output}: {result.model} ×{result.scale} in {result.seconds:.2f} s on "
+                         f"{result.device} {scores}".rstrip())
+
+
+def _tqdm_progress():
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False, disable=not sys.stderr.isatty())
+
+    def update(fraction: float, text: str) -> None:
+        bar.n = int(100 * fraction)
+        bar.set_description(text)
+        bar.refresh()
+
+    return update
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from sr_demo.models.zoo import describe_entries
+
+    rows = describe_entries()
+    lines = [f"{'name':<26} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}"]
+    for r in rows:
+        psnr = f"{r['psnr_y']:.2f}" if r.get("psnr_y") is not None else "-"
+        lines.append(f"{r['name']:<26} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}")
+    _emit(args, {"models": rows}, "\n".join(lines))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sr-demo", description="SR Lab: degrade, super-resolve and look inside.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("degrade", help="degrade an image reproducibly (preset or spec JSON + seed)")
+    p.add_argument("input", help="HR image file")
+    p.add_argument("output", help="LR PNG to write")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--preset", help="clean, blur, noise, jpeg, blur+noise, ..., realesrgan")
+    group.add_argument("--spec", help="a DegradationSpec JSON file (as the app and --json print it)")
+    p.add_argument("--scale", type=int, default=4, help="down-scaling factor for --preset (default 4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print a JSON record instead of a line of text")
+    p.set_defaults(func=cmd_degrade)
+
+    p = sub.add_parser("upscale", help="super-resolve an image with a zoo model or a checkpoint")
+    p.add_argument("input", help="LR image file")
+    p.add_argument("output", help="SR PNG to write")
+    p.add_argument("--model", help="zoo name (see `sr-demo models`); a label when --weights is given")
+    p.add_argument("--weights", help=".safetensors or .pth checkpoint (BasicSR layouts or any spandrel knows)")
+    p.add_argument("--hr", help="HR reference image: report PSNR/SSIM in the SR protocol")
+    p.add_argument("--tile", type=int, default=None, help="tile size in LR pixels (0: never tile; default auto)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("models", help="list the model zoo")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"sr-demo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, never a traceback
+        if os.environ.get("SR_DEMO_DEBUG"):
+            raise
+        print(f"sr-demo {args.command}: unexpected error ({type(exc).__name__}: {exc}); "
+              "rerun with SR_DEMO_DEBUG=1 for details", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""build_demo(): the whole SR Lab UI as one gr.Blocks; nothing heavy runs at import."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from sr_demo.ui.tabs import degrade, superres
+
+INTRO = """# SR Lab
+Look *inside* image super-resolution networks. **Degrade** an image reproducibly, then **super-resolve** it
+with the model zoo and compare. Every weight SR Lab ships was trained by this project's own scripts
+(see each model card); interpolation baselines need none."""
+
+CSS = """
+#sr-loupe img, .pixelated img { image-rendering: pixelated; }
+"""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="SR Lab") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Degrade", id="degrade"):
+                triple, send = degrade.build()
+            with gr.Tab("Super-resolve", id=superres.TAB_ID):
+                sr_inputs = superres.build(triple)
+        send.click(degrade.send_to_sr, triple, [sr_inputs["lr"], sr_inputs["hr"], tabs], queue=False)
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """Launch settings shared by app.py and the tests: uploads capped, PNG everywhere, CSS."""
+    return {"max_file_size": "64mb", "css": CSS, "theme": gr.themes.Soft(), "ssr_mode": False}

@@ -1,0 +1,218 @@
+"""Super-resolve tab: zoo models or an uploaded checkpoint, a before/after slider, a loupe."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from sr_demo.errors import UserError
+from sr_demo.ui.components import UploadImage
+from sr_demo.ui.guard import gradio_progress, guarded
+
+TAB_ID = "superresolve"
+HR_LABEL = "HR reference"
+LR_LABEL = "LR input (nearest)"
+TABLE_HEADERS = ["model", "scale", "PSNR-Y ↑", "SSIM-Y ↑", "PSNR-RGB ↑", "SSIM-RGB ↑", "seconds", "device",
+                 "weights sha256"]
+UPLOAD_PREFIX = "upload: "
+
+
+def model_choices() -> list[str]:
+    from sr_demo.models import available_entries
+
+    return [entry.name for entry in available_entries()]
+
+
+@guarded
+def add_checkpoint(file_path: str | None, uploads: dict | None, selected: list[str] | None):
+    """Validate an uploaded checkpoint and offer it in the model list."""
+    from sr_demo.models import get_uploaded_model
+
+    if not file_path:
+        raise UserError("Choose a .safetensors or .pth file first.")
+    loaded = get_uploaded_model(file_path)
+    label = f"{UPLOAD_PREFIX}{Path(file_path).stem} (×{loaded.scale}, {loaded.arch})"
+    uploads = {**(uploads or {}), label: file_path}
+    selected = [*(selected or []), label]
+    choices = model_choices() + list(uploads)
+    return (gr.Dropdown(choices=choices, value=selected), uploads,
+            f"Loaded **{label}**: {loaded.params:,} parameters, sha256 `{(loaded.sha256 or '')[:12]}…`. {loaded.notes}")
+
+
+def _resolve(name: str, uploads: dict):
+    from sr_demo.models import get_model, get_uploaded_model
+
+    if name.startswith(UPLOAD_PREFIX):
+        if name not in uploads:
+            raise UserError(f"{name} is no longer loaded in this session; upload it again.")
+        return get_uploaded_model(uploads[name])
+    return get_model(name)
+
+
+@guarded
+def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress()):
+    """Run every selected model on the LR image; score against the HR when there is one."""
+    from sr_demo.api import super_resolve
+    from sr_demo.bundle import write_bundle
+    from sr_demo.imaging import load_image
+    from sr_demo.ui.tabs.degrade import lr_matches
+
+    if not lr_path:
+        raise UserError("Upload an LR image, or degrade one in the Degrade tab and send it here.")
+    if not names:
+        raise UserError("Pick at least one model.")
+    lr_image = load_image(lr_path)
+    lr = lr_image.rgb
+    hr = load_image(hr_path).rgb if hr_path else None
+    models = [_resolve(n, uploads or {}) for n in names]
+    scales = sorted({m.scale for m in models})
+    if len(scales) > 1:
+        raise UserError(f"The selected models have different scales ({', '.join(f'×{s}' for s in scales)}); "
+                        "pick models of one scale to compare them.")
+    scale = scales[0]
+    reference = f"bicubic-x{scale}"
+    if reference not in names and reference in model_choices():
+        models.insert(0, _resolve(reference, {}))
+    tile_arg = None if not tile else int(tile)
+    outputs = {}
+    for i, model in enumerate(models):
+        def step(fraction, text, i=i, name=model.name):
+            progress((i + fraction) / len(models), desc=f"{name}: {text}")
+
+        progress(i / len(models), desc=f"running {model.name}")
+        outputs[model.name] = super_resolve(lr, model, hr=hr, tile=tile_arg, progress=step)
+    record = triple["record"] if lr_matches(triple, lr) else None
+    bundle = write_bundle(Path(tempfile.mkdtemp(prefix="srlab_sr_")) / "sr_lab_result.zip",
+                          lr=lr, hr=hr, degradation=record, results=list(outputs.values()))
+    state = {"lr": lr, "hr": hr, "outputs": outputs, "scale": scale}
+    views = _view_names(state)
+    left, right = views[0], [n for n in views if n in outputs][-1]
+    info = [f"LR {lr.shape[1]}×{lr.shape[0]} → ×{scale}. " + " ".join(f"({n})" for n in lr_image.notes)]
+    info += [f"**{r.model}**: {r.note}" for r in outputs.values() if r.note]
+    if hr is None:
+        info.append("No HR reference: PSNR/SSIM need one (degrade an image in the first tab, or upload its HR).")
+    overview, gallery = loupe_views(state, right, 0.5, 0.5, 48)
+    return (_pair(state, left, right), gr.Dropdown(choices=views, value=left), gr.Dropdown(choices=views, value=right),
+            metrics_table(outputs), overview, gallery, str(bundle), "\n\n".join(info), state)
+
+
+def _view_names(state: dict) -> list[str]:
+    return [LR_LABEL, *state["outputs"], *([HR_LABEL] if state["hr"] is not None else [])]
+
+
+def _view(state: dict, name: str) -> np.ndarray:
+    from sr_demo.imaging import nearest_upscale
+
+    if name == HR_LABEL and state["hr"] is not None:
+        return state["hr"]
+    if name == LR_LABEL:
+        return nearest_upscale(state["lr"], state["scale"])
+    if name in state["outputs"]:
+        return state["outputs"][name].sr
+    raise UserError(f"{name} is not among this run's outputs.")
+
+
+def _pair(state: dict, left: str, right: str):
+    a, b = _view(state, left), _view(state, right)
+    if a.shape != b.shape:  # HR is mod-cropped to the scale, so sizes can differ by a pixel row
+        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        a, b = a[:h, :w], b[:h, :w]
+    return a, b
+
+
+@guarded
+def compare(state: dict | None, left: str, right: str):
+    if not state:
+        raise UserError("Run a model first.")
+    return _pair(state, left, right)
+
+
+def metrics_table(outputs: dict) -> list[list]:
+    def fmt(value):
+        return "-" if value is None else round(float(value), 4)
+
+    return [[r.model, f"×{r.scale}", fmt(r.metrics.get("psnr_y")), fmt(r.metrics.get("ssim_y")),
+             fmt(r.metrics.get("psnr_rgb")), fmt(r.metrics.get("ssim_rgb")), round(r.seconds, 3), r.device,
+             (r.sha256 or "builtin")[:12]] for r in outputs.values()]
+
+
+def loupe_views(state: dict, overview_name: str, fx: float, fy: float, size: int, display: int = 256):
+    """The overview with the loupe drawn on it, and the same crop of every view, pixel-enlarged."""
+    from sr_demo.imaging import nearest_upscale
+
+    base = _view(state, overview_name)
+    h, w = base.shape[:2]
+    size = int(min(size, h, w))
+    x0 = int(np.clip(round(fx * w - size / 2), 0, w - size))
+    y0 = int(np.clip(round(fy * h - size / 2), 0, h - size))
+    zoom = max(1, display // size)
+    gallery = []
+    for name in _view_names(state):
+        crop = _view(state, name)[y0:y0 + size, x0:x0 + size]
+        gallery.append((nearest_upscale(crop, zoom), name))
+    overview = base.copy()
+    edge = max(1, min(h, w) // 200)
+    colour = np.array([1.0, 0.1, 0.1], dtype=overview.dtype)
+    overview[y0:y0 + edge, x0:x0 + size] = colour
+    overview[y0 + size - edge:y0 + size, x0:x0 + size] = colour
+    overview[y0:y0 + size, x0:x0 + edge] = colour
+    overview[y0:y0 + size, x0 + size - edge:x0 + size] = colour
+    return overview, gallery
+
+
+@guarded
+def move_loupe(state: dict | None, overview_name: str, size: int, evt: gr.SelectData):
+    if not state:
+        raise UserError("Run a model first.")
+    base = _view(state, overview_name)
+    x, y = evt.index
+    return loupe_views(state, overview_name, x / base.shape[1], y / base.shape[0], int(size))
+
+
+def build(triple: gr.State | None = None) -> dict:
+    """Lay out the tab; returns the components other tabs write into."""
+    uploads = gr.State({}, time_to_live=3600)
+    results = gr.State(None, time_to_live=3600)
+    triple = triple if triple is not None else gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1):
+            lr_image = UploadImage(label="LR input", height=260)
+            hr_image = UploadImage(label="HR reference (optional: enables PSNR/SSIM)", height=200)
+            choices = model_choices()
+            models = gr.Dropdown(choices, value=[c for c in choices if c == "bicubic-x4"][:1] or choices[:1],
+                                 multiselect=True, label="Models (bicubic at the same scale is added as reference)")
+            with gr.Accordion("Community checkpoint", open=False):
+                ckpt = gr.File(label=".safetensors or .pth (BasicSR layouts, or any architecture spandrel knows)",
+                               file_types=[".safetensors", ".pth", ".pt", ".ckpt"], type="filepath")
+                ckpt_info = gr.Markdown()
+            tile = gr.Number(0, precision=0, minimum=0, maximum=4096, label="Tile size in LR px (0 = automatic)")
+            go = gr.Button("Super-resolve", variant="primary")
+            info = gr.Markdown()
+        with gr.Column(scale=2):
+            with gr.Row():
+                left = gr.Dropdown([], label="Left of the slider")
+                right = gr.Dropdown([], label="Right of the slider")
+            slider = gr.ImageSlider(label="Before / after", format="png", type="numpy", max_height=640,
+                                    buttons=["download", "fullscreen"])
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Scores (SR protocol: border of `scale` px cropped; "
+                                 "Y is BT.601 16-235)", interactive=False)
+            with gr.Row():
+                with gr.Column(scale=1):
+                    loupe_size = gr.Slider(8, 256, 48, step=8, label="Loupe size (output px)")
+                    overview = gr.Image(label="Click to move the loupe", format="png", interactive=False, height=300)
+                with gr.Column(scale=2):
+                    loupe = gr.Gallery(label="Loupe: the same crop of every output, pixels enlarged", columns=4, elem_id="sr-loupe",
+                                       height=360, format="png", object_fit="contain")
+            bundle = gr.File(label="Download everything (PNGs, spec, seed, scores, weights sha256)")
+
+    ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
+                concurrency_id="gpu", concurrency_limit=1)
+    go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple],
+             [slider, left, right, table, overview, loupe, bundle, info, results],
+             concurrency_id="gpu", concurrency_limit=1)
+    gr.on([left.input, right.input], compare, [results, left, right], slider, queue=False)
+    overview.select(move_loupe, [results, right, loupe_size], [overview, loupe], queue=False)
+    return {"lr": lr_image, "hr": hr_image}
