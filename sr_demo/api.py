@@ -103,10 +103,17 @@ def super_resolve(lr: np.ndarray, model, *, hr: np.ndarray | None = None, tile: 
 
 
 def score_against(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[dict[str, float], str]:
-    """SR-protocol scores when sizes allow, else an explanation of why there are none."""
+    """SR-protocol scores when sizes allow, else an explanation of why there are none.
+
+    An HR that is not a multiple of `scale` is mod-cropped first, as the SR protocol does.
+    """
     from sr_demo.iqa import score_all
 
+    note = ""
+    (h, w), (rh, rw) = sr.shape[:2], hr.shape[:2]
+    if (h, w) != (rh, rw) and 0 <= rh - h < scale and 0 <= rw - w < scale:
+        hr, note = hr[:h, :w], f"HR mod-cropped from {rw}×{rh} to {w}×{h}"
     if sr.shape != hr.shape:
-        return {}, (f"no scores: output {sr.shape[1]}×{sr.shape[0]} ≠ reference {hr.shape[1]}×{hr.shape[0]} "
+        return {}, (f"no scores: output {w}×{h} ≠ reference {rw}×{rh} "
                     "(is the model's scale the degradation's?)")
-    return score_all(sr, hr, crop_border=scale), ""
+    return score_all(sr, hr, crop_border=scale), note

@@ -7,6 +7,7 @@ cause prints a traceback (set SR_DEMO_DEBUG=1 to see one anyway).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -72,7 +73,11 @@ def cmd_upscale(args: argparse.Namespace) -> None:
         raise UserError("Give --model NAME (see `sr-demo models`) or --weights FILE.")
     image = load_image(args.input)
     hr = load_image(args.hr).rgb if args.hr else None
-    model = get_uploaded_model(args.weights, name=args.model) if args.weights else get_model(args.model)
+    if args.weights:
+        model = get_uploaded_model(args.weights)
+        model = dataclasses.replace(model, name=args.model) if args.model else model
+    else:
+        model = get_model(args.model)
     progress = _tqdm_progress() if not args.json else None
     result = super_resolve(image.rgb, model, hr=hr, tile=args.tile, device=args.device, progress=progress)
     _write(save_png, result.sr, args.output)

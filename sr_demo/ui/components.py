@@ -18,13 +18,7 @@ class UploadImage(gr.Image):
     """
 
     is_template = True  # reuse gr.Image's front end
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("format", "png")
-        kwargs.setdefault("image_mode", None)
-        kwargs.setdefault("sources", ["upload", "clipboard"])
-        super().__init__(*args, **kwargs)
+    # No __init__ override: Gradio reads a component's props from its __init__ signature.
 
     def preprocess(self, payload):
         if payload is None:
@@ -35,3 +29,9 @@ class UploadImage(gr.Image):
                 fh.write(raw)
             return fh.name
         return payload.path
+
+
+def upload_image(**kwargs) -> UploadImage:
+    """An UploadImage with SR Lab's defaults: a file path, shown as PNG, any mode."""
+    return UploadImage(**{"type": "filepath", "format": "png", "image_mode": None,
+                          "sources": ["upload", "clipboard"], **kwargs})

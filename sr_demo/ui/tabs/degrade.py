@@ -10,10 +10,11 @@ import gradio as gr
 import numpy as np
 
 from sr_demo.errors import UserError
-from sr_demo.ui.components import UploadImage
+from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import guarded
 
 SCALES = [2, 3, 4, 8, 16]
+DEFAULT_PRESET = "blur+noise+jpeg"
 EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
 
@@ -123,15 +124,15 @@ def run_degrade(image_path, seed, spec_json, *controls, progress=gr.Progress()):
 
 def build() -> tuple[gr.State, gr.Button]:
     """Lay out the tab; returns the (HR, LR, record) state and the send button for the app to wire."""
-    from sr_demo.degradations import PRESET_NAMES
+    from sr_demo.degradations import PRESET_NAMES, preset_spec
 
     triple = gr.State(None, time_to_live=3600)
     with gr.Row():
         with gr.Column(scale=1):
-            image = UploadImage(label="HR image (upload, paste or pick an example)", height=320)
+            image = upload_image(label="HR image (upload, paste or pick an example)", height=320)
             gr.Examples(example_paths(), inputs=image, label="Bundled examples (see examples/LICENSES.md)")
             with gr.Row():
-                preset = gr.Dropdown(list(PRESET_NAMES), value="blur+noise+jpeg", label="Preset (RDSR test sets)")
+                preset = gr.Dropdown(list(PRESET_NAMES), value=DEFAULT_PRESET, label="Preset (RDSR test sets)")
                 scale = gr.Dropdown(SCALES, value=4, label="Scale ×")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             with gr.Accordion("All parameters", open=False):
@@ -164,7 +165,7 @@ def build() -> tuple[gr.State, gr.Button]:
             notes = gr.Markdown()
             send = gr.Button("Send HR + LR to Super-resolve →")
             files = gr.File(label="Download LR PNG and degradation record", file_count="multiple")
-            spec_json = gr.Code(language="json", label="Degradation spec (edit and apply, or paste a record)",
+            spec_json = gr.Code(preset_spec(DEFAULT_PRESET, 4).to_json(), language="json", label="Degradation spec (edit and apply, or paste a record)",
                                 interactive=True, lines=12, max_lines=30)
             apply = gr.Button("Apply JSON to the controls", size="sm")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from sr_demo.errors import UserError
-from sr_demo.ui.components import UploadImage
+from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import gradio_progress, guarded
 
 TAB_ID = "superresolve"
@@ -48,7 +49,7 @@ def _resolve(name: str, uploads: dict):
     if name.startswith(UPLOAD_PREFIX):
         if name not in uploads:
             raise UserError(f"{name} is no longer loaded in this session; upload it again.")
-        return get_uploaded_model(uploads[name])
+        return dataclasses.replace(get_uploaded_model(uploads[name]), name=name)
     return get_model(name)
 
 
@@ -87,16 +88,16 @@ def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress(
     record = triple["record"] if lr_matches(triple, lr) else None
     bundle = write_bundle(Path(tempfile.mkdtemp(prefix="srlab_sr_")) / "sr_lab_result.zip",
                           lr=lr, hr=hr, degradation=record, results=list(outputs.values()))
-    state = {"lr": lr, "hr": hr, "outputs": outputs, "scale": scale}
+    state = {"lr": lr, "hr": hr, "outputs": outputs, "scale": scale, "overview": list(outputs)[-1]}
     views = _view_names(state)
-    left, right = views[0], [n for n in views if n in outputs][-1]
+    left, right = views[0], state["overview"]
     info = [f"LR {lr.shape[1]}×{lr.shape[0]} → ×{scale}. " + " ".join(f"({n})" for n in lr_image.notes)]
     info += [f"**{r.model}**: {r.note}" for r in outputs.values() if r.note]
     if hr is None:
         info.append("No HR reference: PSNR/SSIM need one (degrade an image in the first tab, or upload its HR).")
-    overview, gallery = loupe_views(state, right, 0.5, 0.5, 48)
+    overview, strip = loupe_views(state, 0.5, 0.5, 48)
     return (_pair(state, left, right), gr.Dropdown(choices=views, value=left), gr.Dropdown(choices=views, value=right),
-            metrics_table(outputs), overview, gallery, str(bundle), "\n\n".join(info), state)
+            metrics_table(outputs), overview, strip, str(bundle), "\n\n".join(info), state)
 
 
 def _view_names(state: dict) -> list[str]:
@@ -139,37 +140,58 @@ def metrics_table(outputs: dict) -> list[list]:
              (r.sha256 or "builtin")[:12]] for r in outputs.values()]
 
 
-def loupe_views(state: dict, overview_name: str, fx: float, fy: float, size: int, display: int = 256):
-    """The overview with the loupe drawn on it, and the same crop of every view, pixel-enlarged."""
-    from sr_demo.imaging import nearest_upscale
+def loupe_views(state: dict, fx: float, fy: float, size: int, tile: int = 192):
+    """The overview with the loupe drawn on it, and one strip holding the same crop of every view.
 
-    base = _view(state, overview_name)
+    Crops are enlarged by pixel replication on the server, so the strip stays pixelated whatever
+    the browser does when it scales the image.
+    """
+    base = _view(state, state["overview"])
     h, w = base.shape[:2]
     size = int(min(size, h, w))
     x0 = int(np.clip(round(fx * w - size / 2), 0, w - size))
     y0 = int(np.clip(round(fy * h - size / 2), 0, h - size))
-    zoom = max(1, display // size)
-    gallery = []
-    for name in _view_names(state):
-        crop = _view(state, name)[y0:y0 + size, x0:x0 + size]
-        gallery.append((nearest_upscale(crop, zoom), name))
-    overview = base.copy()
-    edge = max(1, min(h, w) // 200)
-    colour = np.array([1.0, 0.1, 0.1], dtype=overview.dtype)
-    overview[y0:y0 + edge, x0:x0 + size] = colour
-    overview[y0 + size - edge:y0 + size, x0:x0 + size] = colour
-    overview[y0:y0 + size, x0:x0 + edge] = colour
-    overview[y0:y0 + size, x0 + size - edge:x0 + size] = colour
-    return overview, gallery
+    crops = [(_view(state, name)[y0:y0 + size, x0:x0 + size], name) for name in _view_names(state)]
+    return _draw_box(base, x0, y0, size), loupe_strip(crops, tile)
+
+
+def loupe_strip(crops: list[tuple[np.ndarray, str]], tile: int) -> np.ndarray:
+    """Crops side by side, each enlarged to about `tile` px, captioned with its name."""
+    from PIL import Image, ImageDraw
+
+    from sr_demo.imaging import nearest_upscale, to_uint8
+
+    size = crops[0][0].shape[0]
+    zoom = max(1, round(tile / size))
+    side, caption, gap = size * zoom, 18, 6
+    canvas = Image.new("RGB", (len(crops) * (side + gap) - gap, side + caption), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (crop, name) in enumerate(crops):
+        x = i * (side + gap)
+        canvas.paste(Image.fromarray(to_uint8(nearest_upscale(crop, zoom))), (x, 0))
+        draw.text((x + 2, side + 3), name[: side // 7], fill="black")
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def _draw_box(image: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:
+    out = image.copy()
+    edge = max(1, min(image.shape[:2]) // 200)
+    red = np.array([1.0, 0.1, 0.1], dtype=out.dtype)
+    out[y0:y0 + edge, x0:x0 + size] = red
+    out[y0 + size - edge:y0 + size, x0:x0 + size] = red
+    out[y0:y0 + size, x0:x0 + edge] = red
+    out[y0:y0 + size, x0 + size - edge:x0 + size] = red
+    return out
 
 
 @guarded
-def move_loupe(state: dict | None, overview_name: str, size: int, evt: gr.SelectData):
+def move_loupe(state: dict | None, size: int, evt: gr.SelectData):
+    """Centre the loupe where the user clicked on the overview (the last model's output)."""
     if not state:
         raise UserError("Run a model first.")
-    base = _view(state, overview_name)
+    base = _view(state, state["overview"])
     x, y = evt.index
-    return loupe_views(state, overview_name, x / base.shape[1], y / base.shape[0], int(size))
+    return loupe_views(state, x / base.shape[1], y / base.shape[0], int(size))
 
 
 def build(triple: gr.State | None = None) -> dict:
@@ -179,8 +201,8 @@ def build(triple: gr.State | None = None) -> dict:
     triple = triple if triple is not None else gr.State(None)
     with gr.Row():
         with gr.Column(scale=1):
-            lr_image = UploadImage(label="LR input", height=260)
-            hr_image = UploadImage(label="HR reference (optional: enables PSNR/SSIM)", height=200)
+            lr_image = upload_image(label="LR input", height=260)
+            hr_image = upload_image(label="HR reference (optional: enables PSNR/SSIM)", height=200)
             choices = model_choices()
             models = gr.Dropdown(choices, value=[c for c in choices if c == "bicubic-x4"][:1] or choices[:1],
                                  multiselect=True, label="Models (bicubic at the same scale is added as reference)")
@@ -191,21 +213,19 @@ def build(triple: gr.State | None = None) -> dict:
             tile = gr.Number(0, precision=0, minimum=0, maximum=4096, label="Tile size in LR px (0 = automatic)")
             go = gr.Button("Super-resolve", variant="primary")
             info = gr.Markdown()
+            loupe_size = gr.Slider(8, 256, 48, step=8, label="Loupe size (output px)")
+            overview = gr.Image(label="Click to move the loupe", format="png", interactive=False, height=300,
+                                elem_id="sr-overview")
         with gr.Column(scale=2):
             with gr.Row():
                 left = gr.Dropdown([], label="Left of the slider")
                 right = gr.Dropdown([], label="Right of the slider")
             slider = gr.ImageSlider(label="Before / after", format="png", type="numpy", max_height=640,
                                     buttons=["download", "fullscreen"])
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Scores (SR protocol: border of `scale` px cropped; "
-                                 "Y is BT.601 16-235)", interactive=False)
-            with gr.Row():
-                with gr.Column(scale=1):
-                    loupe_size = gr.Slider(8, 256, 48, step=8, label="Loupe size (output px)")
-                    overview = gr.Image(label="Click to move the loupe", format="png", interactive=False, height=300)
-                with gr.Column(scale=2):
-                    loupe = gr.Gallery(label="Loupe: the same crop of every output, pixels enlarged", columns=4, elem_id="sr-loupe",
-                                       height=360, format="png", object_fit="contain")
+            table = gr.Dataframe(headers=TABLE_HEADERS, elem_id="sr-scores", label="Scores (SR protocol: border of "
+                                 "`scale` px cropped; Y is BT.601 16-235)", interactive=False)
+            loupe = gr.Image(label="Loupe: the same crop of every output, pixels enlarged", format="png",
+                             interactive=False, elem_id="sr-loupe")
             bundle = gr.File(label="Download everything (PNGs, spec, seed, scores, weights sha256)")
 
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
@@ -214,5 +234,5 @@ def build(triple: gr.State | None = None) -> dict:
              [slider, left, right, table, overview, loupe, bundle, info, results],
              concurrency_id="gpu", concurrency_limit=1)
     gr.on([left.input, right.input], compare, [results, left, right], slider, queue=False)
-    overview.select(move_loupe, [results, right, loupe_size], [overview, loupe], queue=False)
+    overview.select(move_loupe, [results, loupe_size], [overview, loupe], queue=False)
     return {"lr": lr_image, "hr": hr_image}

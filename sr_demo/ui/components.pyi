@@ -1,0 +1,37 @@
+"""Gradio components with SR Lab's safety rules built in."""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+
+import gradio as gr
+
+from gradio.events import Dependency
+
+class UploadImage(gr.Image):
+    """A `gr.Image` whose upload reaches the handler as an undecoded file path.
+
+    Stock `gr.Image` opens every upload with PIL before the handler runs, so a
+    corrupt file or a decompression bomb fails inside Gradio with a vague
+    message.  Here `sr_demo.imaging.load_image` does all decoding, checks the
+    pixel count from the header first and explains every conversion.
+    """
+
+    is_template = True  # reuse gr.Image's front end
+    # No __init__ override: Gradio reads a component's props from its __init__ signature.
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):
+            raw = base64.b64decode(payload.url.split(",", 1)[1])
+            with tempfile.NamedTemporaryFile(delete=False, suffix=".img", dir=self.GRADIO_CACHE) as fh:
+                fh.write(raw)
+            return fh.name
+        return payload.path
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
