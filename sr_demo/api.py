@@ -97,8 +97,11 @@ def super_resolve(lr: np.ndarray, model, *, hr: np.ndarray | None = None, tile: 
     out = SuperResolved(model=loaded.name, scale=loaded.scale, sr=result.sr, seconds=result.seconds,
                         device=result.device, precision=result.precision, tiles=result.tiles,
                         sha256=loaded.sha256)
+    notes = list(result.notes)
     if hr is not None:
-        out.metrics, out.note = score_against(result.sr, hr, loaded.scale)
+        out.metrics, score_note = score_against(result.sr, hr, loaded.scale)
+        notes += [score_note] if score_note else []
+    out.note = "; ".join(notes)
     return out
 
 

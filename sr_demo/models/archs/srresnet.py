@@ -1,0 +1,67 @@
+"""MSRResNet (SRResNet without BN) with BasicSR's key names, plus RDSR's
+optional dropout before the last conv."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sr_demo.models.archs import register_arch
+from sr_demo.models.archs.edsr import ResidualBlockNoBN, scaled_kaiming_
+
+
+@register_arch("srresnet")
+class MSRResNet(nn.Module):
+    """SRResNet (Ledig et al., "Photo-Realistic Single Image Super-Resolution
+    Using a GAN", CVPR 2017) without batch norm, as BasicSR's MSRResNet.
+
+    Args:
+        scale: upscaling factor, 2, 3 or 4.
+        num_feat: channel width.
+        num_block: residual blocks (no-BN, ReLU).
+        global_residual: add the bilinearly upsampled input to the output;
+            one of the two factors DDR (Liu et al., 2021) names for
+            degradation-aware features.
+        dropout: channel-wise dropout (Dropout2d) probability after
+            lrelu(conv_hr(.)) and before conv_last, active only in training
+            (Kong et al., "Reflash Dropout in Image Super-Resolution", CVPR
+            2022, use p=0.7).
+    """
+
+    def __init__(
+        self,
+        scale: int = 4,
+        num_feat: int = 64,
+        num_block: int = 16,
+        global_residual: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if scale not in (2, 3, 4):
+            raise ValueError(f"MSRResNet supports scale 2, 3 or 4, got {scale}")
+        self.scale = scale
+        self.global_residual = global_residual
+        self.conv_first = nn.Conv2d(3, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*(ResidualBlockNoBN(num_feat) for _ in range(num_block)))
+        shuffle = 2 if scale == 4 else scale
+        self.upconv1 = nn.Conv2d(num_feat, num_feat * shuffle**2, 3, 1, 1)
+        self.upconv2 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1) if scale == 4 else None
+        self.pixel_shuffle = nn.PixelShuffle(shuffle)
+        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+        scaled_kaiming_([self.conv_first, self.upconv1, self.conv_hr, self.conv_last], 0.1)
+        if self.upconv2 is not None:
+            scaled_kaiming_([self.upconv2], 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(self.lrelu(self.conv_first(x)))
+        out = self.lrelu(self.pixel_shuffle(self.upconv1(out)))
+        if self.upconv2 is not None:
+            out = self.lrelu(self.pixel_shuffle(self.upconv2(out)))
+        out = self.conv_last(self.dropout(self.lrelu(self.conv_hr(out))))
+        if self.global_residual:
+            out = out + F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return out

@@ -1,0 +1,102 @@
+"""The zoo table: names, buildability, baseline behaviour, cards."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sr_demo.errors import UserError
+from sr_demo.models import zoo
+from sr_demo.models.loader import load_zoo_model
+from sr_demo.models.runner import upscale
+
+NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)$")
+
+
+@pytest.mark.parametrize("entry", zoo.ZOO, ids=lambda e: e.name)
+def test_entry_name_and_build(entry):
+    match = NAME.match(entry.name)
+    assert match and int(match.group(2)) == entry.scale
+    assert (entry.weights is None) == (entry.family == "baseline")
+    net = zoo.build_entry(entry).eval()
+    with torch.no_grad():
+        assert net(torch.rand(1, 3, 8, 6)).shape == (1, 3, 8 * entry.scale, 6 * entry.scale)
+
+
+def test_names_unique_and_lookup():
+    names = zoo.zoo_names()
+    assert len(names) == len(set(names))
+    assert {f"{m}-x{s}" for m in ("nearest", "bicubic", "lanczos") for s in (2, 3, 4, 16)} <= set(names)
+    assert zoo.get_entry("bicubic-x4").scale == 4
+    with pytest.raises(UserError, match="bicubic-x4"):
+        zoo.get_entry("bicubic-x5")
+
+
+def _smooth(h, w):
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
+    channels = [0.5 + 0.4 * np.sin(2 * np.pi * (x + k * y)) * np.cos(np.pi * y) for k in (0.5, 1, 1.5)]
+    return np.stack(channels, -1).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["bicubic", "lanczos"])
+def test_interpolation_of_a_smooth_image_is_close(method):
+    from sr_demo.degradations import imresize
+
+    hr = _smooth(96, 128)
+    lr = np.clip(imresize(hr, scale=1 / 4), 0, 1)
+    sr = upscale(load_zoo_model(f"{method}-x4"), lr, device="cpu").sr
+    assert sr.shape == hr.shape
+    assert np.abs(sr - hr)[8:-8, 8:-8].mean() < 0.002  # nearest: 0.014
+
+
+def test_nearest_repeats_pixels_exactly():
+    lr = np.random.default_rng(0).random((7, 9, 3), dtype=np.float32)
+    sr = upscale(load_zoo_model("nearest-x2"), lr, device="cpu").sr
+    assert np.array_equal(sr, lr.repeat(2, 0).repeat(2, 1))
+
+
+def test_models_dir_override_and_cards(tmp_path, monkeypatch):
+    assert zoo.models_dir() == Path(zoo.__file__).resolve().parents[2] / "models"
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
+    assert zoo.models_dir() == tmp_path
+    entry = zoo.get_entry("bicubic-x4")
+    assert zoo.card_summary(entry) == {}
+    (tmp_path / "bicubic-x4.json").write_text(json.dumps({"psnr_y": 25.1, "params": 0}))
+    assert zoo.card_summary(entry) == {"psnr_y": 25.1, "params": 0}
+
+
+def test_available_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
+    shipped = zoo.ZooEntry("edsr-test-x2", "edsr", 2, {"num_feat": 8}, weights="edsr-test-x2.safetensors")
+    missing = zoo.ZooEntry("edsr-gone-x2", "edsr", 2, weights="edsr-gone-x2.safetensors")
+    remote = zoo.ZooEntry("edsr-remote-x2", "edsr", 2, weights="r.pth", url="https://example.org/r.pth")
+    monkeypatch.setattr(zoo, "ZOO", zoo.ZOO + (shipped, missing, remote))
+    (tmp_path / shipped.weights).write_bytes(b"")
+    available = zoo.available_entries()
+    assert shipped in available and remote in available and missing not in available
+    assert all(e in available for e in zoo.ZOO if e.family == "baseline")
+
+
+def test_importing_models_is_cheap():
+    """`import sr_demo.models` pulls in neither torch nor spandrel; loading a
+    zoo model does not need spandrel either."""
+    code = (
+        "import sys, sr_demo.models as m; before = {'torch', 'spandrel'} & set(sys.modules);"
+        "m.load_zoo_model('nearest-x2'); print(sorted(before), 'spandrel' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]
+    )
+    assert out.stdout.strip() == "[] False"
+
+
+def test_describe_entries_rows():
+    rows = {r["name"]: r for r in zoo.describe_entries()}
+    assert set(rows) == set(zoo.zoo_names())
+    assert rows["bicubic-x4"]["params"] == 0 and rows["bicubic-x4"]["available"] is True
+    json.dumps(list(rows.values()))  # JSON-ready for `sr-demo models --json`
