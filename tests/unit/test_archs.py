@@ -16,6 +16,8 @@ TINY = {
     "edsr": dict(num_feat=8, num_block=1),
     "srresnet": dict(num_feat=8, num_block=1),
     "rrdbnet": dict(num_feat=8, num_block=1, num_grow_ch=4),
+    "a2n": dict(num_feat=8, num_up_feat=4, num_block=2),
+    "swinir": dict(embed_dim=12, depths=(2,), num_heads=(2,), window_size=4, img_size=8),
 }
 SCALES = {
     "interp": (2, 3, 4, 16),
@@ -23,6 +25,8 @@ SCALES = {
     "edsr": (2, 3, 4, 8, 16),
     "srresnet": (2, 3, 4),
     "rrdbnet": (2, 4),
+    "a2n": (2, 3, 4),
+    "swinir": (2, 3, 4),
 }
 
 

@@ -20,6 +20,8 @@ _MODULES: dict[str, str] = {
     "edsr": "sr_demo.models.archs.edsr",
     "srresnet": "sr_demo.models.archs.srresnet",
     "rrdbnet": "sr_demo.models.archs.rrdbnet",
+    "a2n": "sr_demo.models.archs.a2n",
+    "swinir": "sr_demo.models.archs.swinir",
 }
 _REGISTRY: dict[str, type[nn.Module]] = {}
 
