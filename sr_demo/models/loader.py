@@ -207,6 +207,20 @@ def _num_blocks(sd: dict[str, torch.Tensor]) -> int:
     return 1 + max((int(m.group(1)) for k in sd if (m := re.match(r"body\.(\d+)\.", k))), default=-1)
 
 
+def infer_a2n(sd: dict[str, torch.Tensor], file_name: str) -> tuple[str, dict[str, Any]] | None:
+    """(arch, kwargs) for the official A2N layout (`AAB_trunk.i.*`).
+
+    A x2 and a x3 A2N have identical tensors (one nearest-up stage), so the
+    file name decides ("x3" in it, as in the official `aan_x3.pt`); x2 otherwise.
+    """
+    if "AAB_trunk.0.conv_first.weight" not in sd or "upconv1.weight" not in sd:
+        return None
+    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("AAB_trunk.")}
+    scale = 4 if "upconv2.weight" in sd else (3 if re.search(r"x3(?!\d)", file_name.lower()) else 2)
+    return "a2n", dict(scale=scale, num_feat=sd["conv_first.weight"].shape[0],
+                       num_up_feat=sd["upconv1.weight"].shape[0], num_block=len(blocks))
+
+
 def infer_basicsr_arch(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]] | None:
     """(arch, kwargs) when `sd` has BasicSR's EDSR, MSRResNet or RRDBNet
     layout for RGB, with widths, depth and scale read off tensor shapes."""
@@ -247,7 +261,7 @@ def load_checkpoint_file(path: str | os.PathLike, name: str | None = None) -> Lo
     path = Path(path)
     sd = read_state_dict(path)
     common = dict(name=name or path.stem, sha256=file_sha256(path), source="upload")
-    inferred = infer_basicsr_arch(sd)
+    inferred = infer_a2n(sd, path.name) or infer_basicsr_arch(sd)
     if inferred is not None:
         arch, kwargs = inferred
         module = build_arch(arch, **kwargs)
@@ -264,7 +278,8 @@ def load_checkpoint_file(path: str | os.PathLike, name: str | None = None) -> Lo
                 supports_half=True,
                 tiling_ok=True,
                 pad_multiple=4 // kwargs["scale"] if arch == "rrdbnet" else 1,
-                notes=f"BasicSR {arch} layout: " + ", ".join(f"{k}={v}" for k, v in kwargs.items()),
+                notes=f"{'official' if arch == 'a2n' else 'BasicSR'} {arch} layout: "
+                + ", ".join(f"{k}={v}" for k, v in kwargs.items()),
                 **common,
             )
     return _load_with_spandrel(sd, path.name, common)

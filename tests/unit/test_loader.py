@@ -246,3 +246,17 @@ def test_uploads_cached_by_content(tmp_path):
     assert cache.get_model("bicubic-x2") is cache.get_model("bicubic-x2")
     cache.clear()
 
+
+
+@pytest.mark.parametrize("scale, file_name", [(2, "a2n_mine.safetensors"), (3, "aan_x3.safetensors"),
+                                              (4, "a2n.safetensors")])
+def test_official_a2n_layout_loads_with_its_scale(tmp_path, scale, file_name):
+    torch.manual_seed(0)
+    net = build_arch("a2n", scale=scale, num_feat=8, num_up_feat=4, num_block=2).eval()
+    path = tmp_path / file_name
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    loaded = load_checkpoint_file(path)
+    assert (loaded.arch, loaded.scale) == ("a2n", scale)
+    x = torch.rand(1, 3, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.module(x), net(x), rtol=0, atol=1e-6)
