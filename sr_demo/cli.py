@@ -90,6 +90,31 @@ def cmd_upscale(args: argparse.Namespace) -> None:
                          f"{result.device} {scores}".rstrip())
 
 
+def cmd_lam(args: argparse.Namespace) -> None:
+    from sr_demo.imaging import load_image, save_png
+    from sr_demo.lam import compute_lam, overlay
+    from sr_demo.models import get_model
+
+    image = load_image(args.input)
+    model = get_model(args.model)
+    progress = _tqdm_progress() if not args.json else None
+    res = compute_lam(model, image.rgb, args.x, args.y, window=args.window, fold=args.fold, path=args.path,
+                      context=None if args.exact else args.context, device=args.device, progress=progress)
+    if args.out:
+        _write(save_png, overlay(res.map, res.lr, res.scale), args.out)
+    radii = {f"{round(f * 100)}%": r for f, r in res.radii.items()}
+    payload = {"input": str(args.input), "model": res.model, "scale": res.scale, "di": round(res.di, 4),
+               "radii": radii, "receptive_radius": res.receptive_radius, "window": list(res.window),
+               "box": list(res.box), "mode": res.mode, "path": res.path, "fold": res.fold,
+               "seconds": round(res.seconds, 4), "device": res.device, "notes": res.notes,
+               "out": str(args.out) if args.out else None}
+    text = (f"{res.model} window {res.window[2]}px at ({res.window[0]}, {res.window[1]}): DI {res.di:.2f}, "
+            f"50%/90% of the attribution within {radii['50%']}/{radii['90%']} LR px "
+            f"(receptive field {res.receptive_radius if res.receptive_radius is not None else 'unknown'}) "
+            f"in {res.seconds:.2f} s on {res.device}")
+    _emit(args, payload, "\n".join([text, *res.notes]))
+
+
 def _tqdm_progress():
     from tqdm import tqdm
 
@@ -112,6 +137,27 @@ def cmd_models(args: argparse.Namespace) -> None:
         psnr = f"{r['psnr_y']:.2f}" if r.get("psnr_y") is not None else "-"
         lines.append(f"{r['name']:<26} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}")
     _emit(args, {"models": rows}, "\n".join(lines))
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    from sr_demo.imaging import load_image
+    from sr_demo.iqa import METRICS, score
+    from sr_demo.iqa.table import resolve_names
+
+    names = resolve_names(args.metrics, args.y_channel)
+    ref = load_image(args.ref).rgb
+    rows = []
+    for path in args.dist:
+        img = load_image(path).rgb
+        rows.append({"image": str(path), **{n: score(n, img, ref, args.crop_border) for n in names}})
+    meta = {n: {"label": METRICS[n].label, "lower_better": METRICS[n].lower_better,
+                "range": list(METRICS[n].value_range), "full_reference": METRICS[n].full_reference,
+                "convention": METRICS[n].convention} for n in names}
+    width = max(len(str(p)) for p in args.dist)
+    lines = [f"{'image':<{width}} " + " ".join(f"{METRICS[n].label + ' ' + METRICS[n].arrow:>16}" for n in names)]
+    lines += [f"{r['image']:<{width}} " + " ".join(f"{r[n]:>16.4f}" for n in names) for r in rows]
+    _emit(args, {"reference": str(args.ref), "crop_border": args.crop_border, "metrics": meta, "scores": rows},
+          "\n".join(lines))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +185,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("lam", help="local attribution map: which LR pixels a model used for one output window",
+                       description="LAM (Gu & Dong 2021) of one output window. X and Y are the window's top-left "
+                                   "corner in pixels of the SR OUTPUT (not the LR input); the window is moved "
+                                   "inside the output if it sticks out.")
+    p.add_argument("input", help="LR image file")
+    p.add_argument("--model", required=True, help="zoo name (see `sr-demo models`)")
+    p.add_argument("--x", type=int, required=True, help="window left edge, in SR-output pixels")
+    p.add_argument("--y", type=int, required=True, help="window top edge, in SR-output pixels")
+    p.add_argument("--window", type=int, default=16, help="window side in SR-output pixels (default 16)")
+    p.add_argument("--fold", type=int, default=50, help="path steps (default 50)")
+    p.add_argument("--path", default="blur", choices=["blur", "linear-blur", "linear-black"],
+                   help="integration path: LAM's progressive blur (default) or a straight line")
+    p.add_argument("--context", type=int, default=64, help="side of the LR context around the window (default 64)")
+    p.add_argument("--exact", action="store_true", help="use the whole image instead of the fixed context")
+    p.add_argument("--out", help="PNG of the heatmap blended with the LR context")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lam)
+
+    p = sub.add_parser("score", help="image quality of one or more images against a reference",
+                       description="Scores from SR Lab's metric table (arrows: which way is better).")
+    p.add_argument("ref", help="reference (HR) image")
+    p.add_argument("dist", nargs="+", help="images to score, same size as the reference")
+    p.add_argument("--metrics", help="comma list, e.g. psnr,ssim,ms_ssim,swdn,niqe,lpips,dists "
+                                     "(default: every metric that needs no download)")
+    p.add_argument("--crop-border", type=int, default=0, help="pixels dropped from each border (SR: the scale)")
+    p.add_argument("--y-channel", action="store_true", help="PSNR/SSIM/MS-SSIM on BT.601 Y instead of RGB")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")

@@ -86,11 +86,17 @@ def contributions(in_len: int, out_len: int, scale: float, method: str, antialia
 @lru_cache(maxsize=64)
 def _matrix(in_len: int, out_len: int, scale: float, method: str, antialias: bool, device: torch.device,
             dtype: torch.dtype) -> torch.Tensor:
-    """Dense (out_len, in_len) weight matrix for the torch path."""
+    """Dense (out_len, in_len) weight matrix for the torch path.
+
+    Built outside inference mode even when first asked for inside it: the
+    cache outlives the call, and a cached inference tensor could never be
+    saved for backward (LAM differentiates through the bicubic baseline).
+    """
     idx, w = contributions(in_len, out_len, scale, method, antialias)
     m = np.zeros((out_len, in_len))
     np.add.at(m, (np.repeat(np.arange(out_len), idx.shape[1]), idx.ravel()), w.ravel())
-    return torch.from_numpy(m).to(device=device, dtype=dtype)
+    with torch.inference_mode(False):
+        return torch.from_numpy(m).to(device=device, dtype=dtype)
 
 
 def _geometry(in_hw: tuple[int, int], scale: float | None, size: tuple[int, int] | None):

@@ -96,7 +96,7 @@ def _padded_size(n: int, multiple: int, minimum: int) -> int:
     return -(-n // multiple) * multiple
 
 
-def _forward(model: LoadedModel, module: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def forward_padded(model: LoadedModel, module: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Pad (reflect) to the model's size rules, run, crop the output back."""
     h, w = x.shape[-2:]
     ph = _padded_size(h, model.pad_multiple, model.min_size) - h
@@ -108,8 +108,23 @@ def _forward(model: LoadedModel, module: torch.nn.Module, x: torch.Tensor, dtype
     return out[..., : h * model.scale, : w * model.scale].float()
 
 
+def prepare_module(model: LoadedModel, dev: torch.device) -> tuple[torch.nn.Module, bool]:
+    """Move the model to `dev`, channels_last for conv nets; (module, channels_last).
+
+    Must run outside `torch.inference_mode`: weights converted inside it
+    become inference tensors, and LAM could never differentiate through them.
+    """
+    module = model.module.to(dev)
+    channels_last = any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
+    if channels_last:  # faster convs: about 1.2x for EDSR on CPU (bench/runner.py), more in fp16 on GPU
+        module = module.to(memory_format=torch.channels_last)
+    return module, channels_last
+
+
 def _run_tiles(
     model: LoadedModel,
+    module: torch.nn.Module,
+    channels_last: bool,
     x: torch.Tensor,
     dev: torch.device,
     dtype: torch.dtype,
@@ -122,10 +137,6 @@ def _run_tiles(
     keep only its centre, so for receptive fields <= overlap the result equals
     the untiled one exactly."""
     h, w, s = x.shape[-2], x.shape[-1], model.scale
-    module = model.module.to(dev)
-    channels_last = any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
-    if channels_last:  # faster convs: about 1.2x for EDSR on CPU (bench/runner.py), more in fp16 on GPU
-        module = module.to(memory_format=torch.channels_last)
     sr = torch.empty(h * s, w * s, 3)  # HWC: returned as numpy without a copy
     boxes = [(y, xx) for y in _splits(h, tile) for xx in _splits(w, tile)]
     fp32_reruns = 0
@@ -134,9 +145,9 @@ def _run_tiles(
         patch = x[..., cy0:cy1, cx0:cx1].to(dev)
         if channels_last:
             patch = patch.contiguous(memory_format=torch.channels_last)
-        out = _forward(model, module, patch, dtype)
+        out = forward_padded(model, module, patch, dtype)
         if dtype != torch.float32 and not torch.isfinite(out).all():
-            out = _forward(model, module, patch, torch.float32)
+            out = forward_padded(model, module, patch, torch.float32)
             fp32_reruns += 1
         core = out[..., (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         sr[y0 * s : y1 * s, x0 * s : x1 * s] = core[0].clamp(0, 1).permute(1, 2, 0).cpu()
@@ -151,7 +162,7 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)
 
 
-def _to_tensor(lr: np.ndarray) -> torch.Tensor:
+def to_tensor(lr: np.ndarray) -> torch.Tensor:
     if not isinstance(lr, np.ndarray) or lr.ndim != 3 or lr.shape[2] != 3 or min(lr.shape[:2]) < 1:
         raise UserError(f"expected an HxWx3 RGB image array, got shape {getattr(lr, 'shape', type(lr))}")
     if not np.issubdtype(lr.dtype, np.floating):
@@ -180,17 +191,19 @@ def upscale(
     to MIN_TILE (unless tile=0 or the model must not be tiled); beyond that a
     UserError says so. Leaves `model.module` on `device`, channels_last.
     """
-    x = _to_tensor(lr)
+    x = to_tensor(lr)
     h, w = x.shape[-2:]
     dev = resolve_device(device)
     notes: list[str] = []
     dtype = _pick_dtype(model, dev, precision, notes)
     tile_size = _plan_tile(model, h, w, tile, dev, notes)
     start = time.perf_counter()
+    module, channels_last = prepare_module(model, dev)
     while True:
         try:
             with torch.inference_mode():
-                sr, n_tiles = _run_tiles(model, x, dev, dtype, tile_size, overlap, progress, notes)
+                sr, n_tiles = _run_tiles(model, module, channels_last, x, dev, dtype, tile_size, overlap, progress,
+                                         notes)
             break
         except RuntimeError as e:  # torch.OutOfMemoryError is one
             if not _is_oom(e):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from sr_demo.ui.tabs import degrade, superres
+from sr_demo.ui.tabs import degrade, lam, score, superres
 
 INTRO = """# SR Lab
 Look *inside* image super-resolution networks. **Degrade** an image reproducibly, then **super-resolve** it
@@ -24,6 +24,10 @@ def build_demo() -> gr.Blocks:
                 triple, send = degrade.build()
             with gr.Tab("Super-resolve", id=superres.TAB_ID):
                 sr_inputs = superres.build(triple)
+            with gr.Tab("LAM", id="lam"):
+                lam.build()
+            with gr.Tab("Score", id=score.TAB_ID):
+                score.build(sr_inputs["results"])
         send.click(degrade.send_to_sr, triple, [sr_inputs["lr"], sr_inputs["hr"], tabs], queue=False)
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo

@@ -179,3 +179,19 @@ def test_cuda_fp16_close_to_fp32():
 def test_cuda_nan_in_half_falls_back():
     result = upscale(_loaded(NearestSR(nan_in_half=True), 2), _image(16, 16), device="cuda")
     assert np.isfinite(result.sr).all() and "fp32" in result.notes[0]
+
+
+def test_models_stay_differentiable_after_a_run():
+    """LAM differentiates through the same cached models the runner has run (bicubic's matrices too)."""
+    from sr_demo.models import get_model
+    from sr_demo.models.archs import build_arch
+    from sr_demo.models.loader import LoadedModel
+
+    conv = LoadedModel(name="tiny", module=build_arch("edsr", scale=2, num_feat=4, num_block=1).eval(), scale=2,
+                       arch="edsr", params=0, sha256=None, source="zoo", supports_half=True, tiling_ok=True,
+                       pad_multiple=1)
+    for model in (conv, get_model("bicubic-x2")):
+        upscale(model, np.full((9, 11, 3), 0.5, np.float32), device="cpu")
+        x = torch.rand(1, 3, 9, 11, requires_grad=True)
+        model.module(x).sum().backward()
+        assert x.grad is not None and torch.isfinite(x.grad).all()

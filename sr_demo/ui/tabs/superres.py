@@ -43,7 +43,8 @@ def add_checkpoint(file_path: str | None, uploads: dict | None, selected: list[s
             f"Loaded **{label}**: {loaded.params:,} parameters, sha256 `{(loaded.sha256 or '')[:12]}…`. {loaded.notes}")
 
 
-def _resolve(name: str, uploads: dict):
+def resolve_model(name: str, uploads: dict):
+    """A zoo name or an upload label of this session -> LoadedModel."""
     from sr_demo.models import get_model, get_uploaded_model
 
     if name.startswith(UPLOAD_PREFIX):
@@ -68,7 +69,7 @@ def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress(
     lr_image = load_image(lr_path)
     lr = lr_image.rgb
     hr = load_image(hr_path).rgb if hr_path else None
-    models = [_resolve(n, uploads or {}) for n in names]
+    models = [resolve_model(n, uploads or {}) for n in names]
     scales = sorted({m.scale for m in models})
     if len(scales) > 1:
         raise UserError(f"The selected models have different scales ({', '.join(f'×{s}' for s in scales)}); "
@@ -76,7 +77,7 @@ def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress(
     scale = scales[0]
     reference = f"bicubic-x{scale}"
     if reference not in names and reference in model_choices():
-        models.insert(0, _resolve(reference, {}))
+        models.insert(0, resolve_model(reference, {}))
     tile_arg = None if not tile else int(tile)
     outputs = {}
     for i, model in enumerate(models):
@@ -235,4 +236,4 @@ def build(triple: gr.State | None = None) -> dict:
              concurrency_id="gpu", concurrency_limit=1)
     gr.on([left.input, right.input], compare, [results, left, right], slider, queue=False)
     overview.select(move_loupe, [results, loupe_size], [overview, loupe], queue=False)
-    return {"lr": lr_image, "hr": hr_image}
+    return {"lr": lr_image, "hr": hr_image, "results": results}

@@ -1,0 +1,128 @@
+#!/usr/bin/env python
+"""PSNR, SSIM and MS-SSIM on a 1080x800 pair against pyiqa in the same run; SWDN seconds per megapixel.
+
+    python bench/iqa.py [--repeats 3]
+
+Both sides get the same pair (a photo enlarged to 1080x800 and its JPEG q40),
+BT.601 Y (pyiqa: `test_y_channel=True, color_space='ycbcr'`, `downsample=False`).
+Values are checked equal within the tolerances of tests/unit/test_iqa_metrics.py
+before any time is printed; times are the best of `--repeats` runs. pyiqa is a
+test-only dependency (non-commercial licence); without it only our times print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sr_demo.degradations.jpeg import jpeg  # noqa: E402
+from sr_demo.imaging import load_image  # noqa: E402
+from sr_demo.iqa import ms_ssim, psnr, ssim  # noqa: E402
+
+TOLERANCE = {"PSNR-Y": 0.01, "SSIM-Y": 0.002, "MS-SSIM-Y": 0.002}
+
+
+def best_of(fn, repeats: int) -> tuple[float, float]:
+    value, times = None, []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = float(fn())
+        times.append(time.perf_counter() - t0)
+    return value, min(times)
+
+
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    photo = load_image(ROOT / "examples" / "chelsea.png").rgb
+    ref = np.clip(cv2.resize(photo, (1080, 800), interpolation=cv2.INTER_CUBIC), 0, 1)
+    ref = np.round(ref * 255) / 255
+    return jpeg(ref, 40), ref.astype(np.float32)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    img, ref = pair()
+    print(f"pair 1080x800, CPU threads {torch.get_num_threads()}, torch {torch.__version__}")
+    ours = {"PSNR-Y": lambda: psnr(img, ref), "SSIM-Y": lambda: ssim(img, ref), "MS-SSIM-Y": lambda: ms_ssim(img, ref)}
+    try:
+        import pyiqa
+    except ImportError:
+        pyiqa = None
+        print("pyiqa not installed: our times only")
+    theirs = {}
+    if pyiqa is not None:
+        kw = dict(test_y_channel=True, color_space="ycbcr", device="cpu")
+        metrics = {"PSNR-Y": pyiqa.create_metric("psnr", **kw),
+                   "SSIM-Y": pyiqa.create_metric("ssim", downsample=False, **kw),
+                   "MS-SSIM-Y": pyiqa.create_metric("ms_ssim", downsample=False, **kw)}
+        t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
+        a, b = t(img), t(ref)
+        theirs = {k: (lambda m=m: m(a, b)) for k, m in metrics.items()}
+    print("| metric | SR Lab value | SR Lab s | pyiqa value | pyiqa s | speed-up |\n|---|---|---|---|---|---|")
+    for name, fn in ours.items():
+        value, seconds = best_of(fn, args.repeats)
+        if name in theirs:
+            ref_value, ref_seconds = best_of(theirs[name], args.repeats)
+            if abs(value - ref_value) > TOLERANCE[name]:
+                raise SystemExit(f"{name}: {value} vs pyiqa {ref_value} differ by more than {TOLERANCE[name]}")
+            print(f"| {name} | {value:.4f} | {seconds:.3f} | {ref_value:.4f} | {ref_seconds:.3f} | "
+                  f"{ref_seconds / seconds:.1f}x |")
+        else:
+            print(f"| {name} | {value:.4f} | {seconds:.3f} | - | - | - |")
+        agreement(metrics)
+    swdn(img, ref, args.repeats)
+
+
+def agreement(metrics: dict) -> None:
+    """Largest |ours - pyiqa| over the committed held-out crops (JPEG q60 of a noisy copy, 4-px border cropped)."""
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
+    ours = {"PSNR-Y": psnr, "SSIM-Y": ssim, "MS-SSIM-Y": ms_ssim}
+    worst = {name: 0.0 for name in ours}
+    files = sorted((ROOT / "examples" / "heldout").glob("*.png"))
+    rng = np.random.default_rng(0)
+    for path in files:
+        ref = load_image(path).rgb
+        img = jpeg(np.clip(ref + rng.normal(0, 0.02, ref.shape), 0, 1), 60)
+        for name, fn in ours.items():
+            theirs = float(metrics[name](t(img[4:-4, 4:-4]), t(ref[4:-4, 4:-4])))
+            worst[name] = max(worst[name], abs(fn(img, ref, 4) - theirs))
+    print(f"agreement over {len(files)} held-out crops: " + ", ".join(
+        f"max |Δ| {name} {value:.5f} (tolerance {TOLERANCE[name]})" for name, value in worst.items()))
+
+
+def swdn(img: np.ndarray, ref: np.ndarray, repeats: int) -> None:
+    from sr_demo.iqa.table import swdn_model
+
+    model = swdn_model()
+    megapixels = img.shape[0] * img.shape[1] / 1e6
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        m = model.to(device)
+        a = torch.from_numpy(img).permute(2, 0, 1)[None].to(device)
+        b = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
+
+        @torch.no_grad()
+        def run():
+            out = m(a, b)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        run()  # warm-up
+        value, seconds = best_of(run, repeats)
+        print(f"SWDN on {device}: {seconds:.3f} s for {megapixels:.2f} MP = {seconds / megapixels:.3f} s/MP "
+              f"(distance {value:.4f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+#!/usr/bin/env python
+"""Measure trained models on the held-out split and publish them with their cards.
+
+    python training/evaluate.py NAME [NAME ...] [--weights-from training/runs]
+
+For each NAME: the EMA weights of `training/runs/NAME/last.pt`, the held-out
+photos (`data/heldout`, else the committed subset `examples/heldout`, with a
+note), LR = MATLAB bicubic down-sampling (`imresize`, 8-bit) of the HR
+mod-cropped to the scale; PSNR and SSIM on Y and RGB with `scale` border
+pixels cropped (the SR protocol, `sr_demo.iqa`), for the model and for
+bicubic up-sampling of the same LR.
+
+The gate: a model is published only when its fp16 weights change held-out
+PSNR-Y by less than 0.01 dB against fp32 and it beats bicubic at all; then
+`models/NAME.safetensors` (fp16, BasicSR key layout), `models/NAME.json` and
+`models/NAME.md` (the card: architecture, data and licences, degradation,
+iterations, wall time, hardware, scores next to bicubic's, gain against the
+target, commands, sha256) are written and README.md's zoo table (between
+`<!-- zoo-table:start -->` and `<!-- zoo-table:end -->`) is regenerated
+from the cards. Every number comes from a measurement or a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import shlex
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for _p in (str(ROOT), str(HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from recipes import RECIPES, Recipe, get_recipe  # noqa: E402
+
+from sr_demo.degradations import imresize, preset_spec  # noqa: E402
+from sr_demo.iqa import psnr, ssim  # noqa: E402
+from sr_demo.models.archs import build_arch  # noqa: E402
+from sr_demo.models.zoo import models_dir as default_models_dir  # noqa: E402
+
+DEFAULT_RUNS = ROOT / "training" / "runs"
+DATA_HELDOUT = ROOT / "data" / "heldout"
+EXAMPLES_HELDOUT = ROOT / "examples" / "heldout"
+MANIFEST = ROOT / "training" / "manifest.json"
+README = ROOT / "README.md"
+START, END = "<!-- zoo-table:start -->", "<!-- zoo-table:end -->"
+FP16_TOLERANCE_DB = 0.01
+PROTOCOL = ("PSNR/SSIM per the SR protocol (sr_demo.iqa): [0,255] scale, `scale` border pixels cropped, "
+            "BT.601 Y (16-235) and RGB; SR output clipped and rounded to 8 bit; "
+            "LR = MATLAB bicubic imresize (antialiased) of the mod-cropped HR, rounded to 8 bit")
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SystemExit(f"cannot read {path}")
+    return np.ascontiguousarray(bgr[:, :, ::-1]).astype(np.float32) / 255.0
+
+
+def heldout_folder(folder: Path | None) -> tuple[Path, str]:
+    """The held-out folder and a note on which one it is."""
+    if folder is not None:
+        return Path(folder), ""
+    if sorted(DATA_HELDOUT.glob("*.png")):
+        return DATA_HELDOUT, ""
+    return EXAMPLES_HELDOUT, (
+        "data/heldout is missing (build it: python training/build_dataset.py --out data); "
+        "measured on the committed subset examples/heldout instead"
+    )
+
+
+def quantise(img: np.ndarray) -> np.ndarray:
+    return (np.clip(np.round(img * 255.0), 0, 255) / 255.0).astype(np.float32)
+
+
+def make_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, HR mod-cropped, LR) for every PNG in `folder`."""
+    pairs = []
+    for p in sorted(Path(folder).glob("*.png")):
+        hr = read_rgb(p)
+        h, w = hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale
+        hr = hr[:h, :w]
+        pairs.append((p.name, hr, quantise(imresize(hr, scale=1 / scale))))
+    if not pairs:
+        raise SystemExit(f"no held-out images (*.png) in {folder}")
+    return pairs
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def scores(sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
+    return dict(
+        psnr_y=psnr(sr, hr, scale, True), ssim_y=ssim(sr, hr, scale, True),
+        psnr_rgb=psnr(sr, hr, scale, False), ssim_rgb=ssim(sr, hr, scale, False),
+    )
+
+
+def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+@torch.no_grad()
+def run_model(net: torch.nn.Module, lr: np.ndarray, device: torch.device) -> np.ndarray:
+    x = torch.from_numpy(lr).permute(2, 0, 1)[None].to(device)
+    y = net(x)[0].float().permute(1, 2, 0).cpu().numpy()
+    return quantise(y)
+
+
+def measure(net: torch.nn.Module, pairs, scale: int, device: torch.device) -> tuple[dict, list]:
+    rows = [scores(run_model(net, lr, device), hr, scale) for _, hr, lr in pairs]
+    return mean_scores(rows), rows
+
+
+def measure_bicubic(pairs, scale: int) -> tuple[dict, list]:
+    rows = [scores(quantise(imresize(lr, scale=scale)), hr, scale) for _, hr, lr in pairs]
+    return mean_scores(rows), rows
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        # fp32 measurements: no TF32 shortcuts in convolutions or matmuls
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    return torch.device(device)
+
+
+# --- provenance --------------------------------------------------------------------------------
+
+
+def data_summary(train_dir: Path, heldout_dir: Path) -> dict:
+    """Counts and licences of the photos behind the PNGs actually in the
+    training and held-out folders (matched by name to `dataset.json`)."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    by_id = {p["id"]: p for p in manifest["photos"]}
+    out: dict = dict(manifest="training/manifest.json", packages=manifest.get("packages", {}),
+                     train_folder=_rel(train_dir), heldout_folder=_rel(heldout_dir))
+    dataset_json = ROOT / "data" / "dataset.json"
+    entries = {}
+    if dataset_json.is_file():
+        entries = {Path(f["file"]).name: f for f in json.loads(dataset_json.read_text(encoding="utf-8"))["files"]}
+    for split, folder in (("train", train_dir), ("heldout", heldout_dir)):
+        names = sorted(p.name for p in Path(folder).glob("*.png"))
+        known = [entries[n] for n in names if n in entries]
+        photos = sorted({f["photo"] for f in known})
+        out[split] = dict(
+            crops=len(names),
+            photos=len(photos),
+            kinds=dict(Counter(f["kind"] for f in known)),
+            licences=dict(Counter(by_id[p]["licence"] for p in photos if p in by_id).most_common()),
+            packages=dict(Counter(by_id[p]["package"] for p in photos if p in by_id).most_common()),
+        )
+        if len(known) < len(names):
+            out[split]["unlisted_crops"] = len(names) - len(known)  # not in data/dataset.json
+    return out
+
+
+def weights_licence(data: dict) -> str:
+    """The weights' licence line, naming every licence among the training photos."""
+    lic = list((data.get("train") or {}).get("licences", {}))
+    named = "/".join(lic) if lic else "see training/manifest.json"
+    return f"CC-BY-SA-4.0 (trained on {named} photos; see card)"
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# --- the cards ---------------------------------------------------------------------------------
+
+
+def _f(x: float, nd: int = 2) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def card_markdown(c: dict) -> str:
+    m, b = c["heldout_scores"], c["bicubic_scores"]
+    met = "met" if c["target_met"] else "**NOT met**"
+    tr, ho = c["data"].get("train", {}), c["data"].get("heldout", {})
+    lines = [
+        f"# {c['name']}",
+        "",
+        c.get("description", ""),
+        "",
+        f"- Architecture: `{c['arch']}` {json.dumps(c['arch_kwargs'])}, x{c['scale']}, {c['params']:,} parameters",
+        f"- Weights: `{c['weights']}` ({c['weights_dtype']}, BasicSR key layout), sha256 `{c['sha256']}`",
+        f"- Weights licence: {c['licence']}",
+        f"- Training degradation: {c['training']} (preset `{c['degradation']['preset']}`): "
+        + json.dumps(c["degradation"]["spec"]),
+        f"- Training: {c['iterations']:,} iterations of a {c['schedule_iters']:,}-iteration schedule, batch "
+        f"{c['recipe']['batch']} of {c['recipe']['lr_patch']}x{c['recipe']['lr_patch']} LR crops, L1, Adam "
+        f"lr {c['recipe']['lr']:g} (warm-up {c['recipe']['warmup']}, cosine), EMA {c['recipe']['ema_decay']}",
+        f"- Wall time of training: {c['wall_time_s']:.0f} s on {'; '.join(c['hardware'])}",
+        f"- Training data: {tr.get('crops', '?')} crops in `{c['data']['train_folder']}` of {tr.get('photos', '?')} photos "
+        f"({json.dumps(tr.get('kinds', {}))}) from Debian packages {', '.join(tr.get('packages', {}))}; "
+        f"licences {json.dumps(tr.get('licences', {}))}; every photo's licence and credit is in "
+        f"`training/manifest.json`",
+        f"- Held-out split: {c['heldout']['images']} crops in `{c['heldout']['folder']}`"
+        + (f" ({ho.get('photos')} photos, held out by photo; licences {json.dumps(ho.get('licences', {}))})" if ho else "")
+        + (f". Note: {c['heldout']['note']}" if c["heldout"]["note"] else ""),
+        "",
+        f"## Held-out results ({c['heldout']['images']} images)",
+        "",
+        "| | PSNR-Y (dB) | SSIM-Y | PSNR-RGB (dB) | SSIM-RGB |",
+        "|---|---|---|---|---|",
+        f"| {c['name']} | {_f(m['psnr_y'])} | {_f(m['ssim_y'], 4)} | {_f(m['psnr_rgb'])} | {_f(m['ssim_rgb'], 4)} |",
+        f"| bicubic | {_f(b['psnr_y'])} | {_f(b['ssim_y'], 4)} | {_f(b['psnr_rgb'])} | {_f(b['ssim_rgb'], 4)} |",
+        "",
+        f"Gain over bicubic: {c['gain_db']:+.2f} dB PSNR-Y; target {c['target_gain_db']:+.2f} dB: {met}."
+        + ("" if c["target_met"] else " `training/run_pending.py` continues training this model."),
+        f"fp16 weights vs fp32: PSNR-Y differs by {c['fp16_psnr_y_delta_db']:.4f} dB (gate < {FP16_TOLERANCE_DB} dB).",
+        "",
+        f"Protocol: {c['protocol']}.",
+        "",
+        "## Commands",
+        "",
+        "```",
+        *c["commands"],
+        "```",
+        "",
+        f"Evaluated {c['evaluated']} with torch {c['torch']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def zoo_table(models: Path) -> str:
+    """README's zoo section body, generated from the cards in `models`."""
+    cards = []
+    for name in RECIPES:
+        path = Path(models) / f"{name}.json"
+        if path.is_file():
+            cards.append(json.loads(path.read_text(encoding="utf-8")))
+    lines = [
+        "The interpolation baselines `nearest-xS`, `bicubic-xS` (MATLAB `imresize`) and `lanczos-xS` (Lanczos-3)",
+        "serve S in 2, 3, 4, 16. Every learned weight SR Lab ships is trained by `training/` on photographs",
+        "from Debian packages and measured by `training/evaluate.py` on held-out photos (PSNR/SSIM-Y, `scale`",
+        "border pixels cropped, next to bicubic on the same LR); its card is `models/NAME.md`.",
+        "",
+    ]
+    if not cards:
+        lines.append("No learned model has been trained and evaluated yet.")
+        return "\n".join(lines)
+    lines += [
+        "| model | params | training | iterations | held-out PSNR-Y | bicubic | gain (target) | SSIM-Y | card |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cards:
+        m, b = c["heldout_scores"], c["bicubic_scores"]
+        flag = "" if c["target_met"] else " not met"
+        lines.append(
+            f"| `{c['name']}` | {c['params']:,} | {c['training']} | {c['iterations']:,} | {_f(m['psnr_y'])} | "
+            f"{_f(b['psnr_y'])} | {c['gain_db']:+.2f} ({c['target_gain_db']:+.1f}{flag}) | {_f(m['ssim_y'], 4)} | "
+            f"[{c['name']}.md](models/{c['name']}.md) |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, models: Path) -> bool:
+    """Replace the text between the markers; False (and a note) when they are missing."""
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        print(f"{readme}: no {START} ... {END} markers; zoo table not written", file=sys.stderr)
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{zoo_table(models)}\n{END}{tail}", encoding="utf-8")
+    return True
+
+
+# --- one model -------------------------------------------------------------------------------------
+
+
+def _spec_dict(recipe: Recipe) -> dict:
+    spec = preset_spec(recipe.preset, recipe.scale).to_dict()
+    if spec.get("pipeline") == "classic":
+        spec.pop("realesrgan", None)  # unused by the classic pipeline
+    return spec
+
+
+def load_run(name: str, weights_from: Path) -> dict:
+    path = Path(weights_from) / name / "last.pt"
+    if not path.is_file():
+        raise SystemExit(f"{name}: no checkpoint {path}; train it first: python training/train.py {name}")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path | None = None,
+             heldout: Path | None = None, readme: Path | None = README, device: str = "auto",
+             command: str = "", require_gain: bool = True) -> dict:
+    """Measure `recipe`'s trained EMA weights; publish them when they pass the gate.
+
+    `require_gain=False` drops the better-than-bicubic condition (tests of the
+    card writer use untrained toy models). Returns the card (with `published`
+    True/False and the `gate` reasons)."""
+    models = Path(models) if models is not None else default_models_dir()
+    dev = resolve_device(device)
+    ck = load_run(recipe.name, weights_from)
+    if ck["recipe"]["arch"] != recipe.arch or ck["recipe"]["arch_kwargs"] != dict(recipe.arch_kwargs):
+        raise SystemExit(f"{recipe.name}: checkpoint network differs from the recipe")
+    folder, note = heldout_folder(heldout)
+    if note:
+        print(f"{recipe.name}: note: {note}")
+    pairs = make_pairs(folder, recipe.scale)
+
+    net = build_arch(recipe.arch, scale=recipe.scale, **recipe.arch_kwargs)
+    sd32 = {k: v.float().contiguous() for k, v in ck["ema"].items()}
+    sd16 = {k: v.half().contiguous() for k, v in sd32.items()}
+    net.load_state_dict(sd32, strict=True)
+    net.eval().to(dev)
+    fp32, _ = measure(net, pairs, recipe.scale, dev)
+    net.load_state_dict(sd16, strict=True)  # upcast into the fp32 module: exactly what ships
+    model_scores, rows = measure(net, pairs, recipe.scale, dev)
+    bic_scores, bic_rows = measure_bicubic(pairs, recipe.scale)
+    gain = model_scores["psnr_y"] - bic_scores["psnr_y"]
+    delta = abs(model_scores["psnr_y"] - fp32["psnr_y"])
+    params = sum(p.numel() for p in net.parameters())
+
+    history = ck.get("history", [])
+    train_dir = ROOT / history[-1]["data"] if history and history[-1].get("data") else ROOT / "data" / "train"
+    data = data_summary(train_dir, folder)
+    eval_cmd = command or " ".join(shlex.quote(a) for a in ["python", "training/evaluate.py", recipe.name])
+    card = dict(
+        name=recipe.name, description=recipe.description, arch=recipe.arch, arch_kwargs=dict(recipe.arch_kwargs),
+        scale=recipe.scale, params=params, training=recipe.training,
+        degradation=dict(preset=recipe.preset, spec=_spec_dict(recipe)),
+        recipe={k: v for k, v in recipe.to_dict().items() if k in ("batch", "lr_patch", "lr", "warmup", "min_lr_ratio", "ema_decay")}
+        | {"batch": history[-1]["batch"] if history else recipe.batch, "lr_patch": history[-1]["lr_patch"] if history else recipe.lr_patch},
+        iterations=int(ck["iteration"]), schedule_iters=int(ck["total_iters"]), wall_time_s=round(float(ck["elapsed"]), 1),
+        hardware=sorted({h["hardware"] for h in history}) or ["unknown"],
+        slices=[{k: h[k] for k in ("start_iteration", "end_iteration", "seconds", "hardware", "started")} for h in history],
+        data=data, licence=weights_licence(data),
+        heldout=dict(folder=_rel(folder), images=len(pairs), note=note),
+        heldout_scores={k: round(v, 4) for k, v in model_scores.items()},
+        bicubic_scores={k: round(v, 4) for k, v in bic_scores.items()},
+        psnr_y=round(model_scores["psnr_y"], 4), ssim_y=round(model_scores["ssim_y"], 4),
+        bicubic_psnr_y=round(bic_scores["psnr_y"], 4), bicubic_ssim_y=round(bic_scores["ssim_y"], 4),
+        gain_db=round(gain, 4), target_gain_db=recipe.target_gain_db, target_met=bool(gain >= recipe.target_gain_db),
+        fp16_psnr_y_delta_db=round(delta, 6),
+        per_image_psnr_y={n: [round(r["psnr_y"], 3), round(b["psnr_y"], 3)] for (n, _, _), r, b in zip(pairs, rows, bic_rows)},
+        protocol=PROTOCOL,
+        commands=[h["command"] for h in history if h.get("command")] + [eval_cmd],
+        weights=f"{recipe.name}.safetensors", weights_dtype="float16",
+        evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch=torch.__version__,
+        eval_device=str(dev),
+    )
+    gate = []
+    if delta >= FP16_TOLERANCE_DB:
+        gate.append(f"fp16 weights change PSNR-Y by {delta:.4f} dB (>= {FP16_TOLERANCE_DB})")
+    if require_gain and not gain > 0:
+        gate.append(f"no better than bicubic ({gain:+.2f} dB)")
+    old = models / f"{recipe.name}.json"
+    if old.is_file():  # never replace a better published measurement (e.g. mid-way through a warm restart)
+        prev = json.loads(old.read_text(encoding="utf-8"))
+        same_net = prev.get("arch") == recipe.arch and prev.get("arch_kwargs") == dict(recipe.arch_kwargs)
+        if same_net and prev.get("heldout", {}).get("folder") == _rel(folder) and prev["gain_db"] > gain + 0.005:
+            gate.append(f"the published card is better ({prev['gain_db']:+.3f} dB at {prev['iterations']} iterations)")
+    card["published"] = not gate
+    card["gate"] = gate
+    run_card = Path(weights_from) / recipe.name / "eval.json"
+    run_card.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    summary = (f"{recipe.name}: held-out PSNR-Y {model_scores['psnr_y']:.3f} dB vs bicubic {bic_scores['psnr_y']:.3f} "
+               f"(gain {gain:+.3f}, target {recipe.target_gain_db:+.1f}: {'met' if card['target_met'] else 'NOT met'}); "
+               f"SSIM-Y {model_scores['ssim_y']:.4f} vs {bic_scores['ssim_y']:.4f}; fp16 delta {delta:.5f} dB; "
+               f"{card['iterations']} iterations, {card['wall_time_s']:.0f} s; {len(pairs)} images in {_rel(folder)}")
+    print(summary)
+    if gate:
+        print(f"{recipe.name}: NOT published: {'; '.join(gate)} (measurements in {run_card})")
+        return card
+
+    from safetensors.torch import save_file
+
+    models.mkdir(parents=True, exist_ok=True)
+    weights = models / card["weights"]
+    save_file(sd16, str(weights), metadata={"name": recipe.name, "arch": recipe.arch,
+                                           "arch_kwargs": json.dumps(dict(recipe.arch_kwargs)),
+                                           "scale": str(recipe.scale), "format": "pt"})
+    weights.chmod(0o644)  # safetensors writes 0600
+    card["sha256"] = sha256_of(weights)
+    card["weights_bytes"] = weights.stat().st_size
+    (models / f"{recipe.name}.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    (models / f"{recipe.name}.md").write_text(card_markdown(card), encoding="utf-8")
+    print(f"{recipe.name}: published {weights} ({card['weights_bytes']} bytes, sha256 {card['sha256']}) "
+          f"and its card {models / (recipe.name + '.md')}")
+    print(f"{recipe.name}: its zoo entry (sr_demo/models/zoo.py, _LEARNED):\n{zoo_entry_source(card, recipe)}")
+    if readme is not None:
+        update_readme(Path(readme), models)
+    return card
+
+
+def zoo_entry_source(card: dict, recipe: Recipe) -> str:
+    """The `ZooEntry(...)` that publishes a measured model in the zoo table."""
+    return (
+        f"    ZooEntry(\n        name={card['name']!r},\n        arch={card['arch']!r},\n        scale={card['scale']},\n"
+        f"        arch_kwargs={card['arch_kwargs']!r},\n        training={card['training']!r},\n"
+        f"        weights={card['weights']!r},\n        sha256={card['sha256']!r},\n"
+        f"        licence={card['licence']!r},\n        card={card['name'] + '.md'!r},\n"
+        f"        description={recipe.description!r},\n        pad_multiple={recipe.pad_multiple},\n    ),"
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="+", metavar="NAME", help=f"recipes: {', '.join(RECIPES)}")
+    ap.add_argument("--weights-from", type=Path, default=DEFAULT_RUNS, help="run folders (default training/runs)")
+    ap.add_argument("--models-dir", type=Path, help="where weights and cards go (default: sr_demo's models dir)")
+    ap.add_argument("--heldout", type=Path, help="held-out PNG folder (default data/heldout, else examples/heldout)")
+    ap.add_argument("--readme", type=Path, default=README, help="README whose zoo table is regenerated")
+    ap.add_argument("--no-readme", action="store_true", help="leave README alone")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    rc = 0
+    for name in args.names:
+        command = " ".join(shlex.quote(a) for a in ["python", "training/evaluate.py", name,
+                                                      *[a for a in argv if a not in args.names]])
+        card = evaluate(get_recipe(name), weights_from=args.weights_from, models=args.models_dir,
+                        heldout=args.heldout, readme=None if args.no_readme else args.readme,
+                        device=args.device, command=command)
+        rc = rc or (0 if card["published"] else 1)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

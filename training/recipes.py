@@ -1,0 +1,114 @@
+"""One table of training recipes: every learned zoo model and how it is trained.
+
+`train.py`, `evaluate.py` and `run_pending.py` read it; numbers that end up
+in a model card are measured, never taken from here (except the target,
+which a card states as a target).
+
+Targets are held-out PSNR-Y gains over MATLAB bicubic (dB): x4 models 1.5,
+x4 models with >= 1 M parameters 2.0, x2 models 2.0, x16 0.3.
+
+Imports nothing beyond the standard library, so it runs anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is built and trained.
+
+    Args:
+        name: zoo name, `arch-variant-xS`.
+        arch: `sr_demo.models.archs` name; `arch_kwargs` its keyword arguments
+            (besides `scale`).
+        scale: upscaling factor.
+        training: degradation family: "bicubic" (preset "clean": MATLAB
+            bicubic down-sampling, 8-bit) or "realesrgan" (second order).
+        iters: length of the cosine schedule (iterations).
+        batch: HR/LR pairs per iteration.
+        lr_patch: LR crop side; the HR crop is `lr_patch * scale`.
+        lr: Adam's peak learning rate (after `warmup` linear iterations),
+            cosine-annealed to `lr * min_lr_ratio` at `iters`.
+        target_gain_db: held-out PSNR-Y gain over bicubic the card must show.
+        ema_decay: decay of the exported weight average.
+        ckpt_every: checkpoint period in iterations (also at the end).
+        pad_multiple: what the zoo entry's runner needs (RRDBNet x2 unshuffles).
+    """
+
+    name: str
+    arch: str
+    scale: int
+    arch_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+    training: str = "bicubic"
+    iters: int = 20000
+    batch: int = 16
+    lr_patch: int = 48
+    lr: float = 2e-4
+    warmup: int = 500
+    min_lr_ratio: float = 0.01
+    target_gain_db: float = 1.5
+    ema_decay: float = 0.999
+    ckpt_every: int = 1000
+    pad_multiple: int = 1
+    description: str = ""
+
+    @property
+    def preset(self) -> str:
+        """The `sr_demo.degradations.preset_spec` name that makes training LR."""
+        return {"bicubic": "clean", "realesrgan": "realesrgan"}[self.training]
+
+    @property
+    def hr_patch(self) -> int:
+        return self.lr_patch * self.scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        # The CPU-trainable one: paper-size FSRCNN (d=56, s=12, m=4; ~25 k params).
+        # Small LR patches and a high learning rate converge fastest on 2 CPU cores.
+        Recipe(
+            "fsrcnn-x4", "fsrcnn", 4, dict(d=56, s=12, m=4),
+            iters=10000, batch=16, lr_patch=32, lr=1e-3, warmup=100, target_gain_db=1.5,
+            ema_decay=0.999, ckpt_every=250,
+            description="FSRCNN (Dong et al. 2016) on RGB: tiny, fast, trained on a CPU.",
+        ),
+        Recipe(
+            "edsr-baseline-x2", "edsr", 2, dict(num_feat=64, num_block=16),
+            iters=30000, batch=16, lr_patch=48, lr=4e-4, target_gain_db=2.0,
+            description="EDSR baseline (Lim et al. 2017), 16 blocks x 64 channels, x2.",
+        ),
+        Recipe(
+            "edsr-baseline-x4", "edsr", 4, dict(num_feat=64, num_block=16),
+            iters=30000, batch=16, lr_patch=48, lr=4e-4, target_gain_db=2.0,
+            description="EDSR baseline (Lim et al. 2017), 16 blocks x 64 channels, x4.",
+        ),
+        Recipe(
+            "msrresnet-x4", "srresnet", 4, dict(num_feat=64, num_block=16),
+            iters=30000, batch=16, lr_patch=48, lr=4e-4, target_gain_db=2.0,
+            description="MSRResNet (SRResNet without BN, BasicSR), 16 blocks, x4.",
+        ),
+        Recipe(
+            "rrdb-light-x4", "rrdbnet", 4, dict(num_feat=64, num_block=3, num_grow_ch=32),
+            iters=30000, batch=16, lr_patch=48, lr=2e-4, target_gain_db=2.0,
+            description="RRDBNet (ESRGAN's generator, Wang et al. 2018) with 3 RRDB blocks, PSNR-trained, x4.",
+        ),
+        Recipe(
+            "edsr-x16", "edsr", 16, dict(num_feat=64, num_block=16),
+            iters=30000, batch=16, lr_patch=16, lr=2e-4, target_gain_db=0.3,
+            description="EDSR baseline body with a x16 sub-pixel tail (4 x2 stages).",
+        ),
+    )
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise SystemExit(f"no training recipe for {name!r}; recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]

@@ -1,0 +1,271 @@
+#!/usr/bin/env python
+"""Advance every recipe model whose card is missing or below its target.
+
+    python training/run_pending.py [NAME ...] [--budget 1200] [--slice 420] [--device auto] [--dry-run]
+
+Meant for any session that has a GPU and time to spare (design.md, "Training
+budget"): for the pending models it resumes training from
+`training/runs/NAME/last.pt` (or starts it) for one slice of `--slice`
+seconds, all models concurrently on a GPU (one process each) or one after
+another on a CPU; then `training/evaluate.py` measures them and publishes
+those that pass its gate (fp16-safe, better than bicubic) with their cards;
+repeat while `--budget` seconds last. A model whose schedule is complete but
+whose card is still below target gets its schedule extended by half the
+recipe's length (a warm restart of the cosine). Prints what it did.
+
+A model is done when `models/NAME.json` exists and says `target_met`.
+
+Between machines (the GPU machine returns at most 8 files of 16 MiB):
+`--pack DIR` writes, after training, one slim checkpoint per run
+(`DIR/run-NAME.pt`: the EMA weights in fp16, iteration, schedule, wall time,
+history; a few MB) and `DIR/models.tar` (the published weights and cards);
+`--unpack DIR` puts them back (a local checkpoint that is further along
+wins) and regenerates README's zoo table from the cards. A run resumed from
+a slim checkpoint continues from its EMA weights with fresh Adam moments
+(re-warmed up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for _p in (str(ROOT), str(HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from recipes import RECIPES, get_recipe  # noqa: E402
+
+DEFAULT_RUNS = ROOT / "training" / "runs"
+EVAL_MARGIN_S = 90  # held-out evaluation of all models + process start-up
+MIN_SLICE_S = 60
+PACK_FILE_LIMIT = 16 * 2**20
+
+
+def _arg(path: Path) -> str:
+    """`path` relative to the repository when inside it, so recorded commands stay portable."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def models_dir(override: Path | None) -> Path:
+    if override is not None:
+        return override
+    env = os.environ.get("SR_DEMO_MODELS_DIR")
+    return Path(env) if env else ROOT / "models"
+
+
+def card(name: str, models: Path) -> dict | None:
+    path = models / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def checkpoint_progress(name: str, runs: Path) -> tuple[int, int] | None:
+    """(iteration, schedule length) of the run's last checkpoint, or None."""
+    path = runs / name / "last.pt"
+    if not path.is_file():
+        return None
+    import torch
+
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    return int(ck["iteration"]), int(ck["total_iters"])
+
+
+def status_line(name: str, models: Path, runs: Path) -> str:
+    c = card(name, models)
+    prog = checkpoint_progress(name, runs)
+    run = f"checkpoint {prog[0]}/{prog[1]}" if prog else "no checkpoint"
+    if c is None:
+        ev = runs / name / "eval.json"
+        if ev.is_file():
+            e = json.loads(ev.read_text(encoding="utf-8"))
+            return f"{name}: no card (last evaluation {e['gain_db']:+.2f} dB, not published: {'; '.join(e['gate'])}); {run}"
+        return f"{name}: no card; {run}"
+    met = "target met" if c["target_met"] else "BELOW target"
+    return f"{name}: card {c['gain_db']:+.2f} dB vs target {c['target_gain_db']:+.1f} ({met}), {c['iterations']} iterations; {run}"
+
+
+def pending(names: list[str], models: Path) -> list[str]:
+    out = []
+    for name in names:
+        c = card(name, models)
+        if c is None or not c.get("target_met"):
+            out.append(name)
+    return out
+
+
+def train_commands(names: list[str], runs: Path, slice_s: float, device: str) -> list[list[str]]:
+    cmds = []
+    for name in names:
+        cmd = [sys.executable, "training/train.py", name, "--resume", "--no-eval", "--device", device,
+               "--out", _arg(runs), "--time-limit", str(int(slice_s))]
+        prog = checkpoint_progress(name, runs)
+        if prog and prog[0] >= prog[1]:  # schedule complete, still below target: extend it
+            cmd += ["--iters", str(prog[1] + get_recipe(name).iters // 2)]
+        cmds.append(cmd)
+    return cmds
+
+
+def gpu_available(device: str) -> bool:
+    if device == "cpu":
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def run_slice(names: list[str], runs: Path, slice_s: float, device: str) -> None:
+    gpu = gpu_available(device)
+    cmds = train_commands(names, runs, slice_s if gpu else slice_s / len(names), device)
+    for c in cmds:
+        print("$", " ".join(c[1:]), flush=True)
+    if gpu:  # all at once: one light net leaves most of the GPU idle
+        cores = os.cpu_count() or 1
+        per = max(1, cores // len(cmds))
+        procs = []
+        for c in cmds:
+            env = dict(os.environ, OMP_NUM_THREADS=str(max(1, min(4, per // 2))))
+            procs.append(subprocess.Popen(c + ["--workers", str(max(1, min(6, per - 1)))], env=env, cwd=ROOT))
+        codes = [p.wait() for p in procs]
+    else:
+        codes = [subprocess.call(c, cwd=ROOT) for c in cmds]  # a CPU: one after another, sharing the slice
+    for name, code in zip(names, codes):
+        if code:
+            print(f"{name}: training exited with status {code}", flush=True)
+
+
+def evaluate(names: list[str], runs: Path, models: Path | None) -> None:
+    ready = [n for n in names if (runs / n / "last.pt").is_file()]
+    if not ready:
+        return
+    cmd = [sys.executable, "training/evaluate.py", *ready, "--weights-from", _arg(runs)]
+    if models is not None:
+        cmd += ["--models-dir", _arg(models)]
+    print("$", " ".join(cmd[1:]), flush=True)
+    subprocess.call(cmd, cwd=ROOT)
+
+
+def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
+    """Slim checkpoints and the published files of `names` into `dest` (see the module doc)."""
+    import torch
+
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        src = runs / name / "last.pt"
+        if not src.is_file():
+            continue
+        ck = torch.load(src, map_location="cpu", weights_only=False)
+        slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history")}
+        slim["ema"] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck["ema"].items()}
+        torch.save(slim, dest / f"run-{name}.pt")
+        written.append(dest / f"run-{name}.pt")
+    files = [models / f"{n}{ext}" for n in names for ext in (".safetensors", ".json", ".md")]
+    files = [f for f in files if f.is_file()]
+    if files:
+        with tarfile.open(dest / "models.tar", "w") as tar:
+            for f in files:
+                tar.add(f, arcname=f"models/{f.name}")
+        written.append(dest / "models.tar")
+    for f in written:
+        size = f.stat().st_size
+        print(f"packed {f} ({size / 2**20:.1f} MiB)" + (" OVER the 16 MiB a file" if size > PACK_FILE_LIMIT else ""))
+    return written
+
+
+def unpack(src: Path, runs: Path, models: Path) -> None:
+    """The inverse of `pack`; a local checkpoint that is further along is kept."""
+    import torch
+
+    for f in sorted(src.glob("run-*.pt")):
+        name = f.stem.removeprefix("run-")
+        target = runs / name / "last.pt"
+        new_it = int(torch.load(f, map_location="cpu", weights_only=False)["iteration"])
+        if target.is_file():
+            old_it = int(torch.load(target, map_location="cpu", weights_only=False)["iteration"])
+            if old_it >= new_it:
+                print(f"unpack: kept {target} (iteration {old_it} >= packed {new_it})")
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.read_bytes())
+        print(f"unpack: {target} <- {f} (iteration {new_it})")
+    tar_path = src / "models.tar"
+    if tar_path.is_file():
+        models.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tar_path) as tar:
+            for member in tar.getmembers():
+                name = Path(member.name).name
+                if not member.isfile() or member.name != f"models/{name}" or Path(name).stem not in RECIPES:
+                    print(f"unpack: skipped {member.name}")
+                    continue
+                (models / name).write_bytes(tar.extractfile(member).read())
+                print(f"unpack: {models / name}")
+        import evaluate
+
+        evaluate.update_readme(evaluate.README, models)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="*", metavar="NAME", help="default: every recipe")
+    ap.add_argument("--budget", type=float, default=1200, help="seconds for the whole job (default 1200)")
+    ap.add_argument("--slice", type=float, default=420, help="training seconds between evaluations (default 420)")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ap.add_argument("--out", type=Path, default=DEFAULT_RUNS, help="run folders (default training/runs)")
+    ap.add_argument("--models-dir", type=Path, help="cards and weights (default models/)")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
+    ap.add_argument("--unpack", type=Path, metavar="DIR", help="first restore what --pack wrote into DIR")
+    ap.add_argument("--pack", type=Path, metavar="DIR", help="at the end, write slim checkpoints + published files to DIR")
+    args = ap.parse_args(argv)
+    names = args.names or list(RECIPES)
+    for n in names:
+        get_recipe(n)
+    models = models_dir(args.models_dir)
+    if args.unpack:
+        unpack(args.unpack, args.out, models)
+    t0 = time.time()
+    print("before:")
+    for n in names:
+        print("  " + status_line(n, models, args.out))
+    todo = pending(names, models)
+    if not todo:
+        print("nothing pending: every card meets its target")
+        if args.pack:
+            pack(args.pack, names, args.out, models)
+        return 0
+    if args.dry_run:
+        print(f"would train {', '.join(todo)} for slices of {args.slice:.0f} s within {args.budget:.0f} s, then evaluate")
+        return 0
+    rounds = 0
+    while todo:
+        left = args.budget - (time.time() - t0) - EVAL_MARGIN_S
+        slice_s = min(args.slice, left)
+        if slice_s < MIN_SLICE_S:
+            break
+        rounds += 1
+        print(f"round {rounds}: training {', '.join(todo)} for {slice_s:.0f} s", flush=True)
+        run_slice(todo, args.out, slice_s, args.device)
+        evaluate(todo, args.out, args.models_dir)
+        todo = pending(todo, models)
+    print(f"after {rounds} round(s), {time.time() - t0:.0f} s:")
+    for n in names:
+        print("  " + status_line(n, models, args.out))
+    still = pending(names, models)
+    print("still pending: " + (", ".join(still) if still else "none"))
+    if args.pack:
+        pack(args.pack, names, args.out, models)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
