@@ -17,8 +17,8 @@ A model is done when `models/NAME.json` exists and says `target_met`.
 
 Between machines (the GPU machine returns at most 8 files of 16 MiB):
 `--pack DIR` writes, after training, one slim checkpoint per run
-(`DIR/run-NAME.pt`: the EMA weights in fp16, iteration, schedule, wall time,
-history; a few MB) and `DIR/models.tar` (the published weights and cards);
+and the model's published weights and cards into `DIR/NAME.tar` (the EMA
+weights in fp16, iteration, schedule, wall time, history; under 10 MB);
 `--unpack DIR` puts them back (a local checkpoint that is further along
 wins) and regenerates README's zoo table from the cards. A run resumed from
 a slim checkpoint continues from its EMA weights with fresh Adam moments
@@ -156,63 +156,76 @@ def evaluate(names: list[str], runs: Path, models: Path | None) -> None:
 
 
 def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
-    """Slim checkpoints and the published files of `names` into `dest` (see the module doc)."""
+    """One `dest/NAME.tar` per model (see the module doc): `last.pt` slimmed to
+    its fp16 EMA weights and progress, plus the model's published files."""
+    import io
+
     import torch
 
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
         src = runs / name / "last.pt"
-        if not src.is_file():
+        published = [models / f"{name}{ext}" for ext in (".safetensors", ".json", ".md")]
+        published = [f for f in published if f.is_file()]
+        if not src.is_file() and not published:
             continue
-        ck = torch.load(src, map_location="cpu", weights_only=False)
-        slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history")}
-        slim["ema"] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck["ema"].items()}
-        torch.save(slim, dest / f"run-{name}.pt")
-        written.append(dest / f"run-{name}.pt")
-    files = [models / f"{n}{ext}" for n in names for ext in (".safetensors", ".json", ".md")]
-    files = [f for f in files if f.is_file()]
-    if files:
-        with tarfile.open(dest / "models.tar", "w") as tar:
-            for f in files:
+        with tarfile.open(dest / f"{name}.tar", "w") as tar:
+            if src.is_file():
+                ck = torch.load(src, map_location="cpu", weights_only=False)
+                slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history")}
+                slim["ema"] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck["ema"].items()}
+                buf = io.BytesIO()
+                torch.save(slim, buf)
+                info = tarfile.TarInfo(f"runs/{name}/last.pt")
+                info.size = buf.tell()
+                buf.seek(0)
+                tar.addfile(info, buf)
+            for f in published:
                 tar.add(f, arcname=f"models/{f.name}")
-        written.append(dest / "models.tar")
+        written.append(dest / f"{name}.tar")
     for f in written:
         size = f.stat().st_size
         print(f"packed {f} ({size / 2**20:.1f} MiB)" + (" OVER the 16 MiB a file" if size > PACK_FILE_LIMIT else ""))
     return written
 
 
-def unpack(src: Path, runs: Path, models: Path) -> None:
-    """The inverse of `pack`; a local checkpoint that is further along is kept."""
+def unpack(src: Path, runs: Path, models: Path, readme: Path | None = None) -> None:
+    """The inverse of `pack`; a local checkpoint that is further along is kept;
+    `readme`'s zoo table is regenerated from the cards in `models`."""
+    import io
+
     import torch
 
-    for f in sorted(src.glob("run-*.pt")):
-        name = f.stem.removeprefix("run-")
-        target = runs / name / "last.pt"
-        new_it = int(torch.load(f, map_location="cpu", weights_only=False)["iteration"])
-        if target.is_file():
-            old_it = int(torch.load(target, map_location="cpu", weights_only=False)["iteration"])
-            if old_it >= new_it:
-                print(f"unpack: kept {target} (iteration {old_it} >= packed {new_it})")
-                continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(f.read_bytes())
-        print(f"unpack: {target} <- {f} (iteration {new_it})")
-    tar_path = src / "models.tar"
-    if tar_path.is_file():
-        models.mkdir(parents=True, exist_ok=True)
+    for tar_path in sorted(src.glob("*.tar")):
+        name = tar_path.stem
+        if name not in RECIPES:
+            print(f"unpack: skipped {tar_path} (no such recipe)")
+            continue
         with tarfile.open(tar_path) as tar:
             for member in tar.getmembers():
-                name = Path(member.name).name
-                if not member.isfile() or member.name != f"models/{name}" or Path(name).stem not in RECIPES:
-                    print(f"unpack: skipped {member.name}")
-                    continue
-                (models / name).write_bytes(tar.extractfile(member).read())
-                print(f"unpack: {models / name}")
+                data = tar.extractfile(member).read() if member.isfile() else None
+                if data is not None and member.name == f"runs/{name}/last.pt":
+                    target = runs / name / "last.pt"
+                    new_it = int(torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)["iteration"])
+                    if target.is_file():
+                        old_it = int(torch.load(target, map_location="cpu", weights_only=False)["iteration"])
+                        if old_it >= new_it:
+                            print(f"unpack: kept {target} (iteration {old_it} >= packed {new_it})")
+                            continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                    print(f"unpack: {target} (iteration {new_it})")
+                elif data is not None and member.name in {f"models/{name}{e}" for e in (".safetensors", ".json", ".md")}:
+                    models.mkdir(parents=True, exist_ok=True)
+                    (models / Path(member.name).name).write_bytes(data)
+                    print(f"unpack: {models / Path(member.name).name}")
+                else:
+                    print(f"unpack: skipped {member.name} in {tar_path}")
+    if readme is not None:
         import evaluate
 
-        evaluate.update_readme(evaluate.README, models)
+        evaluate.update_readme(readme, models)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         get_recipe(n)
     models = models_dir(args.models_dir)
     if args.unpack:
-        unpack(args.unpack, args.out, models)
+        unpack(args.unpack, args.out, models, ROOT / "README.md")
     t0 = time.time()
     print("before:")
     for n in names:

@@ -250,18 +250,22 @@ def test_evaluate_keeps_a_better_published_card(tiny_run, tmp_path):
     assert json.loads(path.read_text())["gain_db"] == better["gain_db"]
 
 
-def test_pack_unpack_and_resume_from_a_slim_checkpoint(tiny_run, tmp_path):
+def test_pack_unpack_and_resume_from_a_slim_checkpoint(tiny_run, tmp_path, monkeypatch):
+    import tarfile
+
     import torch
 
     run_pending = _load("run_pending")
+    monkeypatch.setitem(recipes.RECIPES, TINY.name, TINY)
     tmp, _, _ = tiny_run
     packed = run_pending.pack(tmp_path / "out", [TINY.name], tmp / "runs", tmp_path / "no-models")
-    assert [p.name for p in packed] == [f"run-{TINY.name}.pt"]
-    slim = torch.load(packed[0], weights_only=False)
-    assert "optimizer" not in slim and all(v.dtype == torch.float16 for v in slim["ema"].values())
+    assert [p.name for p in packed] == [f"{TINY.name}.tar"]
+    with tarfile.open(packed[0]) as tar:
+        assert tar.getnames() == [f"runs/{TINY.name}/last.pt"]
     other = tmp_path / "elsewhere"
-    run_pending.unpack(tmp_path / "out", other / "runs", tmp_path / "models")
-    assert (other / "runs" / TINY.name / "last.pt").is_file()
+    run_pending.unpack(tmp_path / "out", other / "runs", tmp_path / "models", readme=None)
+    slim = torch.load(other / "runs" / TINY.name / "last.pt", weights_only=False)
+    assert "optimizer" not in slim and all(v.dtype == torch.float16 for v in slim["ema"].values())
     resumed = train.train(TINY, _cfg(other, iters=70, resume=True))
     assert resumed["iteration"] == 70
     log = (other / "runs" / TINY.name / "log.txt").read_text()
