@@ -5,6 +5,7 @@ pixels an SR network used for one output window.
 entry point; `paths` builds the integration paths, `attribution` the batched
 path gradients, `region` the window and context geometry, `receptive` the
 receptive field, `diffusion` DI and the mass radii, `render` the pictures,
+`branches` A2N's attention-dropout weights on the canvas,
 `reference` the slow step-by-step implementation the tests and bench
 compare against.
 Names resolve lazily (PEP 562), so importing the package stays cheap.
@@ -29,6 +30,7 @@ _EXPORTS = {
     "overlay": "render",
     "draw_box": "render",
     "clear_cache": "cache",
+    "branch_weights": "branches",
 }
 __all__ = sorted(_EXPORTS)
 

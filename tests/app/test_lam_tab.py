@@ -1,8 +1,11 @@
 """The LAM tab's Gradio handlers called directly, as the UI calls them."""
 
+import json
+
 import gradio as gr
 import numpy as np
 import pytest
+import torch
 
 from sr_demo.imaging import load_image, save_png
 from sr_demo.lam import clear_cache
@@ -35,16 +38,16 @@ def test_show_click_and_compare_two_models(lr_path):
     sr2, state = ltab.place_window(state, 16, gr.SelectData(None, {"index": [20, 155], "value": None}))
     assert state["center"] == (20.0, 155.0) and np.allclose(sr2[159, 20], [1.0, 0.1, 0.1])  # moved inside
 
-    gallery, table, plot, info = ltab.run_lam(state, ["bicubic-x4", "lanczos-x4"], 16, 10, "blur", "context", {},
-                                              progress=_noop_progress)
+    gallery, table, plot, branches, info = ltab.run_lam(state, ["bicubic-x4", "lanczos-x4"], 16, 10, "blur",
+                                                        "context", {}, progress=_noop_progress)
     assert [row[0] for row in table] == ["bicubic-x4", "lanczos-x4"]
     assert all(isinstance(row[1], float) and 0 < row[1] < 100 for row in table)
     assert table[0][4] == 2.0 and table[1][4] == 3.0  # receptive fields of the kernels
     assert len(gallery) == 4 and gallery[0][0].shape == (160, 192, 3) and "DI" in gallery[0][1]
-    assert plot.visible and "Window 16×16 at (12, 144)" in info
+    assert plot.visible and "Window 16×16 at (12, 144)" in info and not branches.visible
 
     # one model: no bar chart; the same window again comes from the cache
-    _, table1, plot1, _ = ltab.run_lam(state, ["bicubic-x4"], 16, 10, "blur", "context", {},
+    _, table1, plot1, _, _ = ltab.run_lam(state, ["bicubic-x4"], 16, 10, "blur", "context", {},
                                        progress=_noop_progress)
     assert not plot1.visible and table1[0][1] == table[0][1]
 
@@ -52,7 +55,8 @@ def test_show_click_and_compare_two_models(lr_path):
 def test_exact_mode_and_other_paths(lr_path):
     _, state, _ = ltab.show_sr(lr_path, ["bicubic-x2"], 16, {}, None)
     for path in ("linear-blur", "linear-black"):
-        _, table, _, _ = ltab.run_lam(state, ["bicubic-x2"], 12, 5, path, "exact", {}, progress=_noop_progress)
+        _, table, _, _, _ = ltab.run_lam(state, ["bicubic-x2"], 12, 5, path, "exact", {},
+                                         progress=_noop_progress)
         assert table[0][5] == "48×40 LR (whole image)" and 0 < table[0][1] < 100
 
 
@@ -67,9 +71,29 @@ def test_uploaded_checkpoint_gets_a_map(lr_path, tmp_path):
     _, uploads, _ = stab.add_checkpoint(str(ckpt), {}, [])
     label = next(iter(uploads))
     _, state, _ = ltab.show_sr(lr_path, [label], 16, uploads, None)
-    _, table, _, _ = ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
-                                  progress=_noop_progress)
+    _, table, _, _, _ = ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
+                                     progress=_noop_progress)
     assert table[0][0] == label and table[0][4] == 1 + 2 + 1 + 1 + 0.5  # EDSR-1 at x2: field from its layers
+
+
+def test_a2n_checkpoint_shows_its_attention_branch_weights(lr_path, tmp_path):
+    from safetensors.torch import save_file
+
+    from sr_demo.models.archs import build_arch
+
+    net = build_arch("a2n", scale=2, num_feat=8, num_up_feat=4, num_block=3)
+    ckpt = tmp_path / "a2n_x2.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(ckpt))
+    _, uploads, _ = stab.add_checkpoint(str(ckpt), {}, [])
+    label = next(iter(uploads))
+    _, state, _ = ltab.show_sr(lr_path, [label], 16, uploads, None)
+    _, table, _, branches, _ = ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
+                                            progress=_noop_progress)
+    assert branches.visible and "depends on the crop" in table[0][-1]  # A2N pools globally: flagged
+    (bars,) = json.loads(branches.value["plot"])["data"]
+    with torch.no_grad():  # the 48x40 image is smaller than the 64 px context: the canvas is all of it
+        expected = net.branch_weights(torch.from_numpy(state["lr"]).permute(2, 0, 1)[None])[:, 0, 0]
+    assert bars["name"] == label and np.allclose(bars["y"], expected.numpy(), atol=1e-6)
 
 
 def test_clear_errors(lr_path):

@@ -125,6 +125,26 @@ def di_figure(results: list):
     return fig
 
 
+def branch_figure(results: list, models: list):
+    """Attention-branch weight per block for every A2N among `models` (None when there is none)."""
+    import plotly.graph_objects as go
+
+    from sr_demo.lam import branch_weights
+
+    traces = []
+    for r, model in zip(results, models):
+        weights = branch_weights(model, r.lr)
+        if weights is not None:
+            traces.append(go.Bar(name=r.model, x=list(range(1, len(weights) + 1)), y=weights[:, 0].tolist()))
+    if not traces:
+        return None
+    fig = go.Figure(traces)
+    fig.update_layout(barmode="group", height=300, margin=dict(l=40, r=10, t=30, b=40), yaxis_range=[0, 1],
+                      xaxis_title="attention-in-attention block", yaxis_title="weight of the attention branch",
+                      title="A2N attention dropout on this canvas (1 − weight goes to the non-attention branch)")
+    return fig
+
+
 @guarded
 def run_lam(state: dict | None, names: list[str] | None, size: int, fold: int, path: str, context: str,
             uploads: dict | None, progress=gr.Progress()):
@@ -152,7 +172,8 @@ def run_lam(state: dict | None, names: list[str] | None, size: int, fold: int, p
             f"{first.footprint[2]}×{first.footprint[3]} px. Canvas: LR box {first.box[2]}×{first.box[3]} at "
             f"({first.box[0]}, {first.box[1]}); {first.fold} steps along the {path} path, fp32.")
     plot = gr.Plot(value=di_figure(results) if len(results) > 1 else None, visible=len(results) > 1)
-    return gallery, [_row(r) for r in results], plot, info
+    branches = branch_figure(results, models)
+    return gallery, [_row(r) for r in results], plot, gr.Plot(value=branches, visible=branches is not None), info
 
 
 def build() -> None:
@@ -185,9 +206,10 @@ def build() -> None:
             table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="lam-table",
                                  label="Diffusion index; radii and receptive field in LR pixels around the window")
             plot = gr.Plot(visible=False, label="DI by model", elem_id="lam-di")
+            branches = gr.Plot(visible=False, label="A2N branch weights", elem_id="lam-branches")
 
     lam_inputs = [view, models, size, fold, path, context, uploads]
-    lam_outputs = [gallery, table, plot, info]
+    lam_outputs = [gallery, table, plot, branches, info]
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
     gr.on([lr_image.upload, lr_image.clear, models.change], show_sr, [lr_image, models, size, uploads, view],

@@ -39,7 +39,7 @@ def add_checkpoint(file_path: str | None, uploads: dict | None, selected: list[s
     uploads = {**(uploads or {}), label: file_path}
     selected = [*(selected or []), label]
     choices = model_choices() + list(uploads)
-    return (gr.Dropdown(choices=choices, value=selected), uploads,
+    return (gr.Dropdown(choices=choices, value=selected, multiselect=True), uploads,
             f"Loaded **{label}**: {loaded.params:,} parameters, sha256 `{(loaded.sha256 or '')[:12]}…`. {loaded.notes}")
 
 
