@@ -75,10 +75,11 @@ def main(argv: list[str] | None = None) -> None:
             ref_value, ref_seconds = best_of(theirs[name], args.repeats)
             if abs(value - ref_value) > TOLERANCE[name]:
                 raise SystemExit(f"{name}: {value} vs pyiqa {ref_value} differ by more than {TOLERANCE[name]}")
-            print(f"| {name} | {value:.4f} | {seconds:.3f} | {ref_value:.4f} | {ref_seconds:.3f} | "
+            print(f"| {name} | {value:.4f} | {seconds:.4f} | {ref_value:.4f} | {ref_seconds:.4f} | "
                   f"{ref_seconds / seconds:.1f}x |")
         else:
             print(f"| {name} | {value:.4f} | {seconds:.3f} | - | - | - |")
+    if theirs:
         agreement(metrics)
     swdn(img, ref, args.repeats)
 

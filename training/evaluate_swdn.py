@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Measure the in-house SWDN and its ablations on held-out photos; ship the weights with their card.
 
-    python training/evaluate_swdn.py [--ship swdn] [--variants swdn maxpool nowarp]
+    python training/evaluate_swdn.py [--ship swdn] [--variants swdn maxpool nowarp] [--stride N] [--head] [--cross]
 
 For every held-out photo (`data/heldout`, else `examples/heldout`; never the
 training split) and every degradation type of `train_swdn.LEVELS`:
@@ -42,7 +42,7 @@ for _p in (str(ROOT), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from train_swdn import LEVELS, MARGIN, RUNS, VARIANTS, distort, load_photos, window  # noqa: E402
+from train_swdn import LEVELS, MARGIN, RUNS, VARIANTS, distort, load_photos, run_tag, window  # noqa: E402
 
 from sr_demo.iqa.agreement import pearson, spearman  # noqa: E402
 from sr_demo.iqa.fidelity import psnr, ssim  # noqa: E402
@@ -119,17 +119,17 @@ def measure(fn, items: list[dict], shift_fn=None) -> dict:
     return out
 
 
-def load_run(variant: str, head: str = "linear") -> tuple[SWDN, dict]:
-    path = RUNS / (f"swdn-{variant}" if head == "linear" else f"swdn-{variant}-{head}") / "last.pt"
+def load_run(variant: str, tag: str = "-log") -> tuple[SWDN, dict]:
+    path = RUNS / f"swdn-{variant}{tag}" / "last.pt"
     if not path.is_file():
-        raise SystemExit(f"No checkpoint {path}: run training/train_swdn.py --variants {variant} --head {head} first.")
+        raise SystemExit(f"No checkpoint {path}: train it with training/train_swdn.py first.")
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = SWDN(VARIANTS[variant])
     model.load_state_dict(state["model"])
     return model.eval().requires_grad_(False), state
 
 
-def ship(model: SWDN, state: dict, results: dict, photos: list[np.ndarray], n_train: int, command: str) -> None:
+def ship(model: SWDN, state: dict, results: dict, photos: list[np.ndarray], n_train: int, commands: list[str]) -> None:
     MODELS.mkdir(exist_ok=True)
     weights = MODELS / "swdn-inhouse.safetensors"
     ref_photo = photos[0]
@@ -152,7 +152,9 @@ def ship(model: SWDN, state: dict, results: dict, photos: list[np.ndarray], n_tr
                          "params": sum(p.numel() for p in model.parameters())},
         "objective": ("2AFC ranking of 4 degradation types x 5 levels of random crops of train photos; a merely "
                       "shifted clean copy ranks above every degraded one; two 0-2 px shifts of one degraded image "
-                      "are the same quality (target 1/2). The head compares "
+                      "are the same quality (target 1/2)"
+                      + ("; levels also ranked across the photos of a batch (one type per batch)"
+                         if state["config"].get("cross") else "") + ". The head compares "
                       + ("log-distances (only ratios matter)" if state["config"].get("head") == "log"
                          else "distances") + ". See training/train_swdn.py."),
         "data": {"train_photos": n_train, "train_split": "data/train (training/build_dataset.py)",
@@ -170,7 +172,7 @@ def ship(model: SWDN, state: dict, results: dict, photos: list[np.ndarray], n_tr
         "targets": TARGETS,
         "passes": {"srcc": results["swdn"]["min_srcc"] >= TARGETS["srcc"],
                    "shift_ratio": results["swdn"]["shift_ratio"] <= TARGETS["shift_ratio"]},
-        "commands": [s["command"] for s in state["slices"]] + [command],
+        "commands": commands,
         "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (MODELS / "swdn-inhouse.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -224,22 +226,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--ship", default="swdn", help="variant whose weights are shipped ('' for none)")
     parser.add_argument("--stride", type=int, default=1, help="every Nth held-out crop (2: one crop per photo)")
-    parser.add_argument("--head", default="linear", choices=["linear", "log"], help="which training runs to read")
+    parser.add_argument("--head", default="log", choices=["linear", "log"], help="which training runs to read")
+    parser.add_argument("--cross", action="store_true", help="read the runs trained with --cross")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     photos = load_photos("heldout")[::args.stride]
     items = prepare(photos)
-    results = {}
+    results, commands = {}, []
     for variant in args.variants:
-        results[variant] = measure(swdn_badness(load_run(variant, args.head)[0]), items)
+        model, state = load_run(variant, run_tag(args.head, args.cross))
+        results[variant] = measure(swdn_badness(model), items)
+        commands += [c if c.startswith("python") else "python " + c for c in (s["command"] for s in state["slices"])]
     torch.manual_seed(0)
     results["swdn (random init)"] = measure(swdn_badness(SWDN(VARIANTS["swdn"]).eval()), items)
     results["PSNR-Y"] = measure(classic("psnr_y"), items, shift_fn=classic("mse_y"))
     results["SSIM-Y"] = measure(classic("ssim_y"), items)
     print(results_table(results))
     if args.ship:
-        model, state = load_run(args.ship, args.head)
-        ship(model, state, results, photos, len(load_photos("train")), "python " + shlex.join(sys.argv))
+        model, state = load_run(args.ship, run_tag(args.head, args.cross))
+        ship(model, state, results, photos, len(load_photos("train")), commands + ["python " + shlex.join(sys.argv)])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """Train SR Lab's in-house SWDN and its two ablations, the same way.
 
     python training/train_swdn.py [--variants swdn maxpool nowarp] [--steps N] [--resume]
-                                  [--device auto|cpu|cuda] [--time-limit SECONDS]
+                                  [--head log|linear] [--cross] [--device auto|cpu|cuda] [--time-limit SECONDS]
 
 No PIPAL scores or ImageNet weights can be had offline, so the objective is
 one we can state honestly (RankIQA-style ranking plus a shift rule):
@@ -13,12 +13,16 @@ one we can state honestly (RankIQA-style ranking plus a shift rule):
   time (a real shift of the content);
 * a 2AFC head (`PairwiseHead`) must prefer the milder level in every pair,
   prefer a merely shifted clean copy to every degraded one, and give 1/2 to
-  two shifts of the same degraded image (same quality).
+  two shifts of the same degraded image (same quality). By default it
+  compares log-distances, so a shift must cost a *fraction* of a mild
+  distortion (with plain distances, a CPU run at step 400 let a 1-px shift
+  cost 0.59 of JPEG q90's change); `--cross` also ranks levels across the
+  photos of a batch (not yet run: it is meant for the GPU).
 
 Variants: `swdn` (L2 pooling + space-warping difference), `maxpool` (max
 pooling instead), `nowarp` (plain difference, no space warping). Same data
 stream (same seed), same steps, same optimiser. Checkpoints go to
-`training/runs/swdn-VARIANT/last.pt` every 50 steps and when the time limit
+`training/runs/swdn-VARIANT-TAG/last.pt` every 50 steps and when the time limit
 runs out; `--resume` continues from there. Needs torch, numpy, OpenCV and
 `sr_demo.degradations`/`sr_demo.iqa.swdn` only, so it runs on the GPU machine.
 """
@@ -58,6 +62,11 @@ VARIANTS = {
     "nowarp": SWDNConfig(radii=(0, 0, 0, 0)),
 }
 RUNS = ROOT / "training" / "runs"
+
+
+def run_tag(head: str, cross: bool) -> str:
+    """Suffix of a run's folder: training/runs/swdn-VARIANT-TAG."""
+    return ("" if head == "linear" else f"-{head}") + ("-cross" if cross else "")
 
 
 def load_photos(split: str) -> list[np.ndarray]:
@@ -106,16 +115,19 @@ def _shift(rng: np.random.Generator, nonzero: bool = False) -> tuple[int, int]:
             return dy, dx
 
 
-def sample_batch(photos: list[np.ndarray], batch: int, patch: int, rng: np.random.Generator):
-    """refs B x 3 x P x P and dists B x 7 x 3 x P x P: [shifted clean, levels 1..5, level k re-shifted]; k per item."""
+def sample_batch(photos: list[np.ndarray], batch: int, patch: int, rng: np.random.Generator,
+                 one_kind: bool = False):
+    """refs B x 3 x P x P and dists B x 7 x 3 x P x P: [shifted clean, levels 1..5, level k re-shifted]; k per item.
+    `one_kind`: every item of the batch gets the same degradation type (for cross-photo pairs)."""
     refs, dists, ks = [], [], []
     side = patch + 2 * MARGIN
+    batch_kind = list(LEVELS)[rng.integers(len(LEVELS))]
     for _ in range(batch):
         photo = photos[rng.integers(len(photos))]
         y, x = rng.integers(0, photo.shape[0] - side + 1), rng.integers(0, photo.shape[1] - side + 1)
         crop = photo[y:y + side, x:x + side]
         crop = np.ascontiguousarray(crop[:, ::-1] if rng.random() < 0.5 else crop)
-        kind = list(LEVELS)[rng.integers(len(LEVELS))]
+        kind = batch_kind if one_kind else list(LEVELS)[rng.integers(len(LEVELS))]
         levels = [distort(crop, kind, k, rng) for k in range(5)]
         k = int(rng.integers(5))
         imgs = [window(crop, patch, *_shift(rng, nonzero=True))]
@@ -131,8 +143,9 @@ def sample_batch(photos: list[np.ndarray], batch: int, patch: int, rng: np.rando
 _PAIRS = list(itertools.combinations(range(6), 2))  # (better, worse): clean-shift < level 1 < ... < level 5
 
 
-def pair_loss(model: SWDN, head: PairwiseHead, refs, dists, ks):
-    """Mean BCE of the 2AFC head over all ranked pairs plus the same-quality pair; and ranking accuracy."""
+def pair_loss(model: SWDN, head: PairwiseHead, refs, dists, ks, cross: bool = False):
+    """Mean BCE of the 2AFC head over all ranked pairs plus the same-quality pair; and ranking accuracy.
+    `cross`: also rank levels across the batch's photos (level a of one photo beats level b > a of another)."""
     b, n = dists.shape[:2]
     ref_f = model.features(refs)
     dist_f = model.features(dists.flatten(0, 1))
@@ -142,11 +155,17 @@ def pair_loss(model: SWDN, head: PairwiseHead, refs, dists, ks):
     ranked = F.binary_cross_entropy(p, torch.ones_like(p))
     same = head(d.gather(1, ks[:, None]), d[:, 6:7])
     tie = F.binary_cross_entropy(same, torch.full_like(same, 0.5))
+    if cross:
+        lv = d[:, 1:6]
+        a, b = torch.triu_indices(5, 5, 1)
+        off = ~torch.eye(len(lv), dtype=torch.bool)
+        pc = head(lv[:, a][:, None, :].expand(-1, len(lv), -1)[off], lv[:, b][None, :, :].expand(len(lv), -1, -1)[off])
+        tie = tie + F.binary_cross_entropy(pc, torch.ones_like(pc))
     return ranked + tie, float((p > 0.5).float().mean())
 
 
 def train_variant(name: str, args, photos: list[np.ndarray], device: torch.device) -> None:
-    run_dir = RUNS / f"swdn-{name}" if args.head == "linear" else RUNS / f"swdn-{name}-{args.head}"
+    run_dir = RUNS / f"swdn-{name}{run_tag(args.head, args.cross)}"
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_path = run_dir / "last.pt", run_dir / "log.txt"
     torch.manual_seed(args.seed)
@@ -161,7 +180,7 @@ def train_variant(name: str, args, photos: list[np.ndarray], device: torch.devic
         opt.load_state_dict(state["opt"])
         rng.bit_generator.state = state["rng"]
         step, seconds, slices = state["step"], state["seconds"], state["slices"]
-    slices.append({"command": shlex.join(sys.argv), "device": str(device), "host": platform.node(),
+    slices.append({"command": "python " + shlex.join(sys.argv), "device": str(device), "host": platform.node(),
                    "threads": torch.get_num_threads(), "from_step": step})
 
     def save() -> None:
@@ -178,8 +197,8 @@ def train_variant(name: str, args, photos: list[np.ndarray], device: torch.devic
             for group in opt.param_groups:
                 group["lr"] = lr
             t0 = time.perf_counter()
-            refs, dists, ks = sample_batch(photos, args.batch, args.patch, rng)
-            loss, acc = pair_loss(model, head, refs.to(device), dists.to(device), ks.to(device))
+            refs, dists, ks = sample_batch(photos, args.batch, args.patch, rng, one_kind=args.cross)
+            loss, acc = pair_loss(model, head, refs.to(device), dists.to(device), ks.to(device), cross=args.cross)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -203,8 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patch", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--head", default="linear", choices=["linear", "log"],
+    parser.add_argument("--head", default="log", choices=["linear", "log"],
                         help="2AFC on distances, or on their logarithms (only ratios matter)")
+    parser.add_argument("--cross", action="store_true",
+                        help="one degradation type per batch and levels ranked across its photos too")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--time-limit", type=float, default=0, help="seconds per variant in this slice (0: none)")

@@ -367,7 +367,8 @@ def build(sr_results: gr.State | None = None) -> None:
     with gr.Accordion("Shift demo: one pixel of misalignment", open=True):
         gr.Markdown("Slide the scored image 0–4 px against the reference (same window each time). PSNR and SSIM "
                     "compare pixels at the same place, so they fall; SWDN compares each feature with the best "
-                    "match within a small neighbourhood, so it should hold. " + shift_evidence())
+                    "match within a small neighbourhood (±2 px here), so it should hold up to 2 px. "
+                    + shift_evidence())
         with gr.Row():
             shift_image = gr.Dropdown([], label="Image to shift")
             shift = gr.Slider(0, SHIFT_MAX, 0, step=1, label="Shift (px)")
