@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
-
-import pytest
-
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
-SHOTS = Path(os.environ.get("SR_DEMO_SCREENSHOTS", "/tmp/srlab_screenshots"))
 
 
-@pytest.fixture(scope="module")
-def page(app_url):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        page.get_by_role("tab", name="LAM").wait_for(timeout=60_000)
-        yield page
-        browser.close()
-
-
-def test_click_the_sr_output_and_read_the_di(page, chelsea_path, tmp_path):
+def test_click_the_sr_output_and_read_the_di(page, chelsea_path, tmp_path, shots):
     from sr_demo.imaging import load_image, save_png
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     crop = save_png(load_image(chelsea_path).rgb[96:144, 150:214], tmp_path / "eye.png")  # 64x48: quick on CPU
     page.get_by_role("tab", name="LAM").click()
     page.locator("#lam-input input[type=file]").set_input_files(str(crop))
@@ -51,4 +24,4 @@ def test_click_the_sr_output_and_read_the_di(page, chelsea_path, tmp_path):
     assert 0 < di < 100
     page.get_by_text(re.compile(r"Window 16×16 at \(\d+, \d+\) of the ×4 output")).wait_for(timeout=10_000)
     page.locator("#lam-maps img").first.wait_for(timeout=10_000)
-    page.screenshot(path=str(SHOTS / "lam.png"), full_page=True)
+    page.screenshot(path=str(shots / "lam.png"), full_page=True)
