@@ -18,5 +18,5 @@ def test_degrade_send_upscale_and_click_the_loupe(page, chelsea_path, shots):
     box = page.locator("#sr-overview img").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
     page.wait_for_function("(b) => document.querySelector('#sr-loupe').innerHTML !== b", arg=before,
-                           timeout=30_000)
+                           timeout=60_000)
     page.screenshot(path=str(shots / "superresolve.png"), full_page=True)

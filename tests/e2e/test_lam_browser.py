@@ -13,7 +13,7 @@ def test_click_the_sr_output_and_read_the_di(page, chelsea_path, tmp_path, shots
     page.locator("#lam-input input[type=file]").set_input_files(str(crop))
     page.get_by_text("LR 64×48 → ×4 by bicubic-x4").wait_for(timeout=60_000)
     image = page.locator("#lam-sr img").first
-    image.wait_for(timeout=30_000)
+    image.wait_for(timeout=60_000)
     box = image.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
 
@@ -22,6 +22,6 @@ def test_click_the_sr_output_and_read_the_di(page, chelsea_path, tmp_path, shots
         r"() => /bicubic-x4\s+[\d.]+/.test(document.querySelector('#lam-table').innerText)", timeout=120_000)
     di = float(re.search(r"bicubic-x4\s+([\d.]+)", table.inner_text()).group(1))  # the DI column
     assert 0 < di < 100
-    page.get_by_text(re.compile(r"Window 16×16 at \(\d+, \d+\) of the ×4 output")).wait_for(timeout=10_000)
-    page.locator("#lam-maps img").first.wait_for(timeout=10_000)
+    page.get_by_text(re.compile(r"Window 16×16 at \(\d+, \d+\) of the ×4 output")).wait_for(timeout=60_000)
+    page.locator("#lam-maps img").first.wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "lam.png"), full_page=True)
