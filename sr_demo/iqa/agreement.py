@@ -41,3 +41,16 @@ def kendall_tau(x, y) -> float:
     dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
     denom = np.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
     return float((dx * dy).sum() / denom) if denom > 0 else float("nan")
+
+
+def metric_agreement(scores: dict[str, dict[str, float]], metrics: list[str]) -> np.ndarray:
+    """Kendall tau between metrics over the scored images (`scores[image][metric]`), each metric
+    oriented so that higher means better: +1 means two metrics rank the images identically."""
+    from sr_demo.iqa.table import METRICS
+
+    oriented = {}
+    for m in metrics:
+        values = np.array([per_image[m] for per_image in scores.values()], dtype=np.float64)
+        values = np.where(np.isinf(values), np.sign(values) * 1e9, values)  # identical images: PSNR inf
+        oriented[m] = -values if METRICS[m].lower_better else values
+    return np.array([[kendall_tau(oriented[a], oriented[b]) for b in metrics] for a in metrics])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sr_demo.imaging import save_png
+from sr_demo.iqa.agreement import metric_agreement
 from sr_demo.ui.tabs import score as tab
 
 HELDOUT = "examples/heldout/gcompris-monuments-colosseum_0.png"
@@ -45,7 +46,7 @@ def test_scores_table_charts_and_agreement(images):
     assert len(bars.data) == 3 and agree is not None and "meaningless" not in note
     assert "BT.601" in notes and dropdown.value == "d0.png"
     assert state["scores"]["d0.png"]["psnr_y"] > state["scores"]["d6.png"]["psnr_y"]
-    metrics, tau = tab.agreement_matrix(state)
+    tau = metric_agreement(state["scores"], state["metrics"])
     assert np.allclose(np.diag(tau), 1) and np.allclose(tau, tau.T)
     assert a is not None and b is not None and "Round 1" in prompt
 

@@ -262,3 +262,12 @@ def test_pairwise_head_is_a_2afc_probability():
         assert torch.allclose(head(d, d), torch.full((2,), 0.5)) and bool((head(d / 4, d) > 0.5).all())
     log_head = PairwiseHead(log_distance=True)
     assert torch.allclose(log_head(d / 4, d)[0], log_head(d / 4, d)[1], atol=1e-4)  # only the ratio matters
+
+
+def test_metric_agreement_orients_lower_is_better_metrics():
+    from sr_demo.iqa.agreement import metric_agreement
+
+    # four images: PSNR rises while the NIQE distance falls, i.e. both say image 3 is best
+    scores = {f"i{k}": {"psnr_y": 20.0 + k, "ssim_y": 0.9 - 0.1 * k, "niqe": 9.0 - k} for k in range(4)}
+    tau = metric_agreement(scores, ["psnr_y", "ssim_y", "niqe"])
+    np.testing.assert_allclose(tau, [[1, -1, 1], [-1, 1, -1], [1, -1, 1]])

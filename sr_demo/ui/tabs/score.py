@@ -213,22 +213,6 @@ def bar_figure(state: dict):
     return fig
 
 
-def agreement_matrix(state: dict) -> tuple[list[str], np.ndarray]:
-    """Kendall tau between metrics, each oriented so that higher means better (so +1 = same ranking)."""
-    from sr_demo.iqa import METRICS
-    from sr_demo.iqa.agreement import kendall_tau
-
-    names = list(state["images"])
-    metrics = state["metrics"]
-    oriented = {}
-    for m in metrics:
-        values = np.array([state["scores"][n][m] for n in names], dtype=np.float64)
-        values = np.where(np.isinf(values), np.sign(values) * 1e9, values)
-        oriented[m] = -values if METRICS[m].lower_better else values
-    tau = np.array([[kendall_tau(oriented[a], oriented[b]) for b in metrics] for a in metrics])
-    return metrics, tau
-
-
 def agreement_figure(state: dict):
     import plotly.graph_objects as go
 
@@ -237,7 +221,10 @@ def agreement_figure(state: dict):
     n = len(state["images"])
     if len(state["metrics"]) < 2:
         return None, "Pick two or more metrics to see whether they agree."
-    metrics, tau = agreement_matrix(state)
+    from sr_demo.iqa.agreement import metric_agreement
+
+    metrics = state["metrics"]
+    tau = metric_agreement({name: state["scores"][name] for name in state["images"]}, metrics)
     labels = [METRICS[m].label for m in metrics]
     fig = go.Figure(go.Heatmap(z=tau, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
                                text=np.round(tau, 2), texttemplate="%{text}"))
