@@ -104,6 +104,23 @@ RECIPES: dict[str, Recipe] = {
             iters=30000, batch=16, lr_patch=16, lr=2e-4, target_gain_db=0.3,
             description="EDSR baseline body with a x16 sub-pixel tail (4 x2 stages).",
         ),
+        Recipe(
+            "a2n-x2", "a2n", 2, dict(num_feat=40, num_up_feat=24, num_block=16),
+            iters=30000, batch=16, lr_patch=48, lr=5e-4, target_gain_db=2.0,
+            description="A2N, attention in attention (Chen et al. 2021), 16 blocks, x2.",
+        ),
+        Recipe(
+            "a2n-x4", "a2n", 4, dict(num_feat=40, num_up_feat=24, num_block=16),
+            iters=30000, batch=16, lr_patch=48, lr=5e-4, target_gain_db=2.0,
+            description="A2N, attention in attention (Chen et al. 2021), 16 blocks, x4.",
+        ),
+        # img_size only sizes the saved attention masks: 16 keeps fp16 weights at ~3 MB (64: ~9 MB)
+        # and spandrel still loads them; inputs of any size work.
+        Recipe(
+            "swinir-light-x4", "swinir", 4, dict(img_size=16),
+            iters=30000, batch=16, lr_patch=48, lr=2e-4, target_gain_db=1.5,
+            description="SwinIR lightweight (Liang et al. 2021): embed 60, 4 stages of depth 6, window 8, x4.",
+        ),
     )
 }
 

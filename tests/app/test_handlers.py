@@ -125,3 +125,12 @@ def test_garbage_checkpoint_is_refused(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(gr.Error):
         stab.add_checkpoint(str(bad), {}, [])
+
+
+def test_default_models_prefer_the_learned_x4_zoo(monkeypatch, tmp_path):
+    from sr_demo.models import available_entries
+
+    learned = [e.name for e in available_entries() if e.family != "baseline" and e.scale == 4]
+    assert stab.default_models() == (learned or ["bicubic-x4"])
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no shipped weights at all
+    assert stab.default_models() == ["bicubic-x4"]

@@ -27,6 +27,14 @@ def model_choices() -> list[str]:
     return [entry.name for entry in available_entries()]
 
 
+def default_models() -> list[str]:
+    """The learned ×4 models when the zoo has some (bicubic comes along as reference), else bicubic-x4."""
+    from sr_demo.models import available_entries
+
+    learned = [e.name for e in available_entries() if e.family != "baseline" and e.scale == 4]
+    return learned or ["bicubic-x4"]
+
+
 @guarded
 def add_checkpoint(file_path: str | None, uploads: dict | None, selected: list[str] | None):
     """Validate an uploaded checkpoint and offer it in the model list."""
@@ -205,8 +213,7 @@ def build(triple: gr.State | None = None) -> dict:
             lr_image = upload_image(label="LR input", height=260)
             hr_image = upload_image(label="HR reference (optional: enables PSNR/SSIM)", height=200)
             choices = model_choices()
-            models = gr.Dropdown(choices, value=[c for c in choices if c == "bicubic-x4"][:1] or choices[:1],
-                                 multiselect=True, label="Models (bicubic at the same scale is added as reference)")
+            models = gr.Dropdown(choices, value=default_models(), multiselect=True, label="Models (bicubic at the same scale is added as reference)")
             with gr.Accordion("Community checkpoint", open=False):
                 ckpt = gr.File(label=".safetensors or .pth (BasicSR layouts, or any architecture spandrel knows)",
                                file_types=[".safetensors", ".pth", ".pt", ".ckpt"], type="filepath")
