@@ -5,7 +5,8 @@ in a model card are measured, never taken from here (except the target,
 which a card states as a target).
 
 Targets are held-out PSNR-Y gains over MATLAB bicubic (dB): x4 models 1.5,
-x4 models with >= 1 M parameters 2.0, x2 models 2.0, x16 0.3.
+x4 models with >= 1 M parameters 2.0, x2 models 2.0, x16 0.3; real-world
+(Real-ESRGAN-trained) models 1.0 averaged over the eight RDSR presets.
 
 Imports nothing beyond the standard library, so it runs anywhere.
 """
@@ -36,6 +37,9 @@ class Recipe:
         ema_decay: decay of the exported weight average.
         ckpt_every: checkpoint period in iterations (also at the end).
         pad_multiple: what the zoo entry's runner needs (RRDBNet x2 unshuffles).
+        seed: default training seed (weights, data order, degradations).
+        twin_of: the recipe this one differs from in a single factor (dropout,
+            global residual); twins must share seed, data and schedule.
     """
 
     name: str
@@ -53,6 +57,8 @@ class Recipe:
     ema_decay: float = 0.999
     ckpt_every: int = 1000
     pad_multiple: int = 1
+    seed: int = 0
+    twin_of: str | None = None
     description: str = ""
 
     @property
@@ -66,6 +72,33 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+RDSR_SEED = 1234
+_SRRESNET = dict(num_feat=64, num_block=16)
+_RRDB_LIGHT = dict(num_feat=64, num_block=3, num_grow_ch=32)
+
+
+def _rdsr_recipes() -> list[Recipe]:
+    """The dropout study's models; the no-dropout twin is listed first."""
+    common = dict(iters=30000, batch=16, lr_patch=48, training="realesrgan", target_gain_db=1.0, seed=RDSR_SEED)
+    srr, rrdb = "srresnet-real-x4", "rrdb-real-x4"
+    return [
+        Recipe(srr, "srresnet", 4, _SRRESNET, lr=4e-4, **common,
+               description="MSRResNet, 16 blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4."),
+        Recipe("srresnet-real-dropout-x4", "srresnet", 4, dict(_SRRESNET, dropout=0.7), lr=4e-4, twin_of=srr,
+               **common, description="As srresnet-real-x4 plus Dropout2d(0.7) before conv_last (RDSR), x4."),
+        Recipe("srresnet-real-dropout-mid-x4", "srresnet", 4, dict(_SRRESNET, dropout=0.7, dropout_position="middle"),
+               lr=4e-4, twin_of=srr, **common,
+               description="As srresnet-real-x4 plus Dropout2d(0.7) after body block 8 of 16 (RDSR position check), x4."),
+        Recipe(rrdb, "rrdbnet", 4, _RRDB_LIGHT, lr=2e-4, **common,
+               description="RRDBNet, 3 RRDB blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4."),
+        Recipe("rrdb-real-dropout-x4", "rrdbnet", 4, dict(_RRDB_LIGHT, dropout=0.5), lr=2e-4, twin_of=rrdb,
+               **common, description="As rrdb-real-x4 plus Dropout2d(0.5) before conv_last (RDSR), x4."),
+        Recipe("msrresnet-nogr-x4", "srresnet", 4, dict(_SRRESNET, global_residual=False),
+               iters=30000, batch=16, lr_patch=48, lr=4e-4, target_gain_db=2.0, twin_of="msrresnet-x4",
+               description="msrresnet-x4 without its global residual (DDR factor 1), x4."),
+    ]
 
 
 RECIPES: dict[str, Recipe] = {
@@ -121,6 +154,8 @@ RECIPES: dict[str, Recipe] = {
             iters=30000, batch=16, lr_patch=48, lr=2e-4, target_gain_db=1.5,
             description="SwinIR lightweight (Liang et al. 2021): embed 60, 4 stages of depth 6, window 8, x4.",
         ),
+        # RDSR study (issue 4): twins differ only in dropout / global residual.
+        *_rdsr_recipes(),
     )
 }
 

@@ -81,7 +81,7 @@ class TrainConfig:
     time_limit: float | None = None  # seconds of this process
     workers: int | None = None  # None = from the cores
     threads: int | None = None  # torch intra-op threads; None = from the cores
-    seed: int = 0
+    seed: int | None = None  # None = the recipe's (twins share it)
     log_every: int = 50
     command: str = ""  # recorded in the checkpoint's history
 
@@ -291,9 +291,10 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
     ckpt_path = rdir / "last.pt"
     log = Logger(rdir / "log.txt", recipe.name)
 
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    random.seed(cfg.seed)
+    seed = recipe.seed if cfg.seed is None else cfg.seed
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
     model = build_arch(recipe.arch, scale=recipe.scale, **recipe.arch_kwargs).to(device)
     if cuda:  # before the optimizer and EMA exist, so their tensors share the layout
         torch.backends.cudnn.benchmark = True
@@ -365,7 +366,7 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
         log(f"schedule already complete ({it}/{total}); pass --iters to extend it")
         log.close()
         return dict(name=recipe.name, iteration=it, total=total, elapsed=elapsed, done=True, stopped=False)
-    loader = make_loader(load_images(cfg.data), recipe, recipe.batch, workers, cfg.seed, start_it, pin=cuda)
+    loader = make_loader(load_images(cfg.data), recipe, recipe.batch, workers, seed, start_it, pin=cuda)
     if loader.dataset.skipped:
         log(f"{loader.dataset.skipped} training image(s) smaller than the {recipe.hr_patch}px HR patch left out")
     batches = iter(loader)
@@ -425,7 +426,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--batch", type=int, help="override the recipe's batch size")
     ap.add_argument("--patch", type=int, help="override the recipe's LR patch side")
     ap.add_argument("--workers", type=int, help="DataLoader workers per model (default: from the cores)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, help="default: the recipe's (twins share it)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--no-eval", action="store_true", help="do not evaluate/export finished models")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -3,6 +3,8 @@ optional dropout before the last conv."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +29,10 @@ class MSRResNet(nn.Module):
             lrelu(conv_hr(.)) and before conv_last, active only in training
             (Kong et al., "Reflash Dropout in Image Super-Resolution", CVPR
             2022, use p=0.7).
+        dropout_position: "end" (before conv_last, as above) or "middle"
+            (after the first num_block // 2 body blocks), the paper's check
+            that position matters. Dropout has no parameters, so the
+            state-dict keys are the same for both.
     """
 
     def __init__(
@@ -36,8 +42,13 @@ class MSRResNet(nn.Module):
         num_block: int = 16,
         global_residual: bool = True,
         dropout: float = 0.0,
+        dropout_position: Literal["end", "middle"] = "end",
     ) -> None:
         super().__init__()
+        if dropout_position not in ("end", "middle"):
+            raise ValueError(f"dropout_position must be 'end' or 'middle', got {dropout_position!r}")
+        self.dropout_position = dropout_position
+        self.split = num_block // 2
         if scale not in (2, 3, 4):
             raise ValueError(f"MSRResNet supports scale 2, 3 or 4, got {scale}")
         self.scale = scale
@@ -57,11 +68,18 @@ class MSRResNet(nn.Module):
             scaled_kaiming_([self.upconv2], 0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.body(self.lrelu(self.conv_first(x)))
+        out = self.lrelu(self.conv_first(x))
+        if self.dropout_position == "middle":
+            out = self.body[self.split :](self.dropout(self.body[: self.split](out)))
+        else:
+            out = self.body(out)
         out = self.lrelu(self.pixel_shuffle(self.upconv1(out)))
         if self.upconv2 is not None:
             out = self.lrelu(self.pixel_shuffle(self.upconv2(out)))
-        out = self.conv_last(self.dropout(self.lrelu(self.conv_hr(out))))
+        out = self.lrelu(self.conv_hr(out))
+        if self.dropout_position == "end":
+            out = self.dropout(out)
+        out = self.conv_last(out)
         if self.global_residual:
             out = out + F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
         return out

@@ -1,0 +1,1 @@
+"""Analysis tools for trained SR networks (RDSR channel saliency)."""
