@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# training/ holds scripts, not a package: tests import them by name (`import recipes`), as they import each other
+sys.path.insert(0, str(ROOT / "training"))
 
 
 def _free_port() -> int:

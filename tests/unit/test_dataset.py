@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,17 +14,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT_EXAMPLES = ROOT / "examples" / "heldout"
 
+import build_dataset  # noqa: E402  (training/ is on sys.path: tests/conftest.py)
+import rcc  # noqa: E402
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "training" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-rcc = _load("rcc")
-build_dataset = _load("build_dataset")
 PHOTOS = build_dataset.load_manifest()
 BY_ID = {e["id"]: e for e in PHOTOS}
 

@@ -35,30 +35,19 @@ def test_bad_dropout_position():
 # --- recipes and training ----------------------------------------------------------------------
 
 import dataclasses  # noqa: E402
-import importlib.util  # noqa: E402
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from sr_demo.models.archs import build_arch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAINING = ROOT / "training"
 RDSR = ["srresnet-real-x4", "srresnet-real-dropout-x4", "srresnet-real-dropout-mid-x4", "rrdb-real-x4",
         "rrdb-real-dropout-x4", "msrresnet-nogr-x4"]
 
 
-def _load(name: str):
-    if str(TRAINING) not in sys.path:
-        sys.path.insert(0, str(TRAINING))
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TRAINING / f"{name}.py")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
 
 
-recipes = _load("recipes")
-train = _load("train")
+import recipes  # noqa: E402
+import train  # noqa: E402
 
 
 def test_rdsr_recipes_build_and_twins_share_everything_but_the_factor():
@@ -100,7 +89,7 @@ import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-study = _load("study")
+import study  # noqa: E402
 
 
 def test_paired_bootstrap_constant_difference_has_zero_width():

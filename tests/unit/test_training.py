@@ -3,7 +3,6 @@ the evaluation card, the recipe table, and the shipped learned weights."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -19,21 +18,11 @@ TRAINING = ROOT / "training"
 HELDOUT_EXAMPLES = ROOT / "examples" / "heldout"
 
 
-def _load(name: str):
-    if str(TRAINING) not in sys.path:
-        sys.path.insert(0, str(TRAINING))
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, TRAINING / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-recipes = _load("recipes")
-train = _load("train")
-evaluate = _load("evaluate")
+import recipes  # noqa: E402
+import train  # noqa: E402
+import evaluate  # noqa: E402
 
 TINY = recipes.Recipe(
     "fsrcnn-tiny-x2", "fsrcnn", 2, dict(d=16, s=8, m=1),
@@ -259,7 +248,7 @@ def test_pack_unpack_and_resume_from_a_slim_checkpoint(tiny_run, tmp_path, monke
 
     import torch
 
-    run_pending = _load("run_pending")
+    import run_pending
     monkeypatch.setitem(recipes.RECIPES, TINY.name, TINY)
     tmp, _, _ = tiny_run
     packed = run_pending.pack(tmp_path / "out", [TINY.name], tmp / "runs", tmp_path / "no-models")
