@@ -13,7 +13,7 @@ Imports nothing beyond the standard library, so it runs anywhere.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -40,6 +40,15 @@ class Recipe:
         seed: default training seed (weights, data order, degradations).
         twin_of: the recipe this one differs from in a single factor (dropout,
             global residual); twins must share seed, data and schedule.
+        study_seeds: further seeds trained only for the RDSR study (run
+            folders `NAME@seedS`, never shipped): gaps of 0.1-0.3 dB are within
+            seed noise, so each twin is trained with more than one seed.
+        init_from: a recipe whose finished EMA weights this one fine-tunes
+            (its run must be complete first).
+        adv_weight: weight of the adversarial loss next to L1 (0 = no GAN).
+        target_sharpness_gain: for GAN fine-tunes, the increase of the
+            held-out sharpness ratio over the `init_from` parent the card must
+            show (see evaluate.py); replaces the PSNR target.
     """
 
     name: str
@@ -59,6 +68,10 @@ class Recipe:
     pad_multiple: int = 1
     seed: int = 0
     twin_of: str | None = None
+    study_seeds: tuple[int, ...] = ()
+    init_from: str | None = None
+    adv_weight: float = 0.0
+    target_sharpness_gain: float | None = None
     description: str = ""
 
     @property
@@ -70,8 +83,21 @@ class Recipe:
     def hr_patch(self) -> int:
         return self.lr_patch * self.scale
 
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Every seed this recipe is trained with: the shipped one first."""
+        return (self.seed, *self.study_seeds)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+SEED_SEP = "@seed"
+
+
+def seed_run_name(name: str, seed: int) -> str:
+    """The run folder of `name` trained with a study seed (`NAME@seedS`)."""
+    return f"{name}{SEED_SEP}{seed}"
 
 
 RDSR_SEED = 1234
@@ -82,14 +108,15 @@ _RRDB_LIGHT = dict(num_feat=64, num_block=3, num_grow_ch=32)
 def _rdsr_recipes() -> list[Recipe]:
     """The dropout study's models; the no-dropout twin is listed first."""
     common = dict(iters=30000, batch=16, lr_patch=48, training="realesrgan", target_gain_db=1.0, seed=RDSR_SEED)
+    two_seeds = dict(common, study_seeds=(RDSR_SEED + 1,))  # SRResNet twins: two seeds each (issue 4)
     srr, rrdb = "srresnet-real-x4", "rrdb-real-x4"
     return [
-        Recipe(srr, "srresnet", 4, _SRRESNET, lr=4e-4, **common,
+        Recipe(srr, "srresnet", 4, _SRRESNET, lr=4e-4, **two_seeds,
                description="MSRResNet, 16 blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4."),
         Recipe("srresnet-real-dropout-x4", "srresnet", 4, dict(_SRRESNET, dropout=0.7), lr=4e-4, twin_of=srr,
-               **common, description="As srresnet-real-x4 plus Dropout2d(0.7) before conv_last (RDSR), x4."),
+               **two_seeds, description="As srresnet-real-x4 plus Dropout2d(0.7) before conv_last (RDSR), x4."),
         Recipe("srresnet-real-dropout-mid-x4", "srresnet", 4, dict(_SRRESNET, dropout=0.7, dropout_position="middle"),
-               lr=4e-4, twin_of=srr, **common,
+               lr=4e-4, twin_of=srr, **two_seeds,
                description="As srresnet-real-x4 plus Dropout2d(0.7) after body block 8 of 16 (RDSR position check), x4."),
         Recipe(rrdb, "rrdbnet", 4, _RRDB_LIGHT, lr=2e-4, **common,
                description="RRDBNet, 3 RRDB blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4."),
@@ -98,6 +125,12 @@ def _rdsr_recipes() -> list[Recipe]:
         Recipe("msrresnet-nogr-x4", "srresnet", 4, dict(_SRRESNET, global_residual=False),
                iters=30000, batch=16, lr_patch=48, lr=4e-4, target_gain_db=2.0, twin_of="msrresnet-x4",
                description="msrresnet-x4 without its global residual (DDR factor 1), x4."),
+        # DDR factor 2: msrresnet-x4 fine-tuned with L1 + a vanilla GAN loss against a U-Net
+        # discriminator trained here (Real-ESRGAN's weighting of 0.1; no VGG loss: no ImageNet weights).
+        Recipe("srresnet-gan-x4", "srresnet", 4, _SRRESNET, iters=20000, batch=16, lr_patch=48, lr=1e-4, warmup=0,
+               min_lr_ratio=1.0, init_from="msrresnet-x4", adv_weight=0.1, target_gain_db=0.0,
+               target_sharpness_gain=0.1,
+               description="msrresnet-x4 fine-tuned with L1 + adversarial loss (DDR factor 2; GAN textures), x4."),
     ]
 
 
@@ -161,6 +194,18 @@ RECIPES: dict[str, Recipe] = {
 
 
 def get_recipe(name: str) -> Recipe:
-    if name not in RECIPES:
+    """A recipe by name; `NAME@seedS` is NAME trained with one of its study seeds."""
+    base, sep, seed = name.partition(SEED_SEP)
+    if base not in RECIPES:
         raise SystemExit(f"no training recipe for {name!r}; recipes: {', '.join(RECIPES)}")
-    return RECIPES[name]
+    recipe = RECIPES[base]
+    if not sep:
+        return recipe
+    if not seed.isdigit() or int(seed) not in recipe.study_seeds:
+        raise SystemExit(f"{name!r}: {base} has study seeds {list(recipe.study_seeds) or 'none'}")
+    return replace(recipe, name=name, seed=int(seed))
+
+
+def study_runs() -> list[str]:
+    """Run names of every study seed (`NAME@seedS`): trained, never shipped."""
+    return [seed_run_name(r.name, s) for r in RECIPES.values() for s in r.study_seeds]

@@ -52,7 +52,7 @@ import train  # noqa: E402
 
 def test_rdsr_recipes_build_and_twins_share_everything_but_the_factor():
     table = recipes.RECIPES
-    assert set(RDSR) <= set(table) and "srresnet-gan-x4" not in table
+    assert set(RDSR) <= set(table)
     for name in RDSR:
         r = table[name]
         net = build_arch(r.arch, scale=r.scale, **r.arch_kwargs)
