@@ -11,9 +11,15 @@ another on a CPU; then `training/evaluate.py` measures them and publishes
 those that pass its gate (fp16-safe, better than bicubic) with their cards;
 repeat while `--budget` seconds last. A model whose schedule is complete but
 whose card is still below target gets its schedule extended by half the
-recipe's length (a warm restart of the cosine). Prints what it did.
+recipe's length (a warm restart of the cosine), up to twice the recipe's
+length; after that it is reported as given up. Prints what it did.
 
-A model is done when `models/NAME.json` exists and says `target_met`.
+A model is done when `models/NAME.json` exists and says `target_met`; a
+study-seed run (`NAME@seedS`, never shipped) when its schedule is complete.
+Twins (recipes joined by `twin_of`, with their study seeds) are trained
+exactly as long: extending one extends all, and each is pending until it
+reaches the group's schedule. A fine-tune (`init_from`) waits until its
+parent is done.
 
 Between machines (the GPU machine returns at most 8 files of 16 MiB):
 `--pack DIR` writes, after training, one slim checkpoint per run
@@ -28,6 +34,7 @@ a slim checkpoint continues from its EMA weights with fresh Adam moments
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -42,11 +49,12 @@ for _p in (str(ROOT), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from recipes import RECIPES, get_recipe  # noqa: E402
+from recipes import RECIPES, SEED_SEP, get_recipe, study_runs  # noqa: E402
 
 DEFAULT_RUNS = ROOT / "training" / "runs"
 EVAL_MARGIN_S = 90  # held-out evaluation of all models + process start-up
 MIN_SLICE_S = 60
+MAX_SCHEDULE_FACTOR = 2  # a model below target after twice its schedule is reported, not trained on
 PACK_FILE_LIMIT = 16 * 2**20
 
 
@@ -75,6 +83,12 @@ def checkpoint_progress(name: str, runs: Path) -> tuple[int, int] | None:
     path = runs / name / "last.pt"
     if not path.is_file():
         return None
+    return _progress(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _progress(path: str, _mtime_ns: int) -> tuple[int, int]:
+    """Cached by modification time: twin groups ask for the same checkpoints many times."""
     import torch
 
     ck = torch.load(path, map_location="cpu", weights_only=False)
@@ -85,33 +99,110 @@ def status_line(name: str, models: Path, runs: Path) -> str:
     c = card(name, models)
     prog = checkpoint_progress(name, runs)
     run = f"checkpoint {prog[0]}/{prog[1]}" if prog else "no checkpoint"
+    if SEED_SEP in name:
+        return f"{name}: study seed run (never shipped); {run}"
     if c is None:
         ev = runs / name / "eval.json"
         if ev.is_file():
             e = json.loads(ev.read_text(encoding="utf-8"))
             return f"{name}: no card (last evaluation {e['gain_db']:+.2f} dB, not published: {'; '.join(e['gate'])}); {run}"
         return f"{name}: no card; {run}"
-    met = "target met" if c["target_met"] else "BELOW target"
+    met = "target met" if c["target_met"] else "BELOW target" + (", given up" if exhausted(name, runs) else "")
     return f"{name}: card {c['gain_db']:+.2f} dB vs target {c['target_gain_db']:+.1f} ({met}), {c['iterations']} iterations; {run}"
 
 
-def pending(names: list[str], models: Path) -> list[str]:
+def twin_group(name: str) -> list[str]:
+    """Every run trained exactly as long as `name`: recipes joined by `twin_of`, and their study seeds."""
+    def root(n: str) -> str:
+        while RECIPES[n].twin_of:
+            n = RECIPES[n].twin_of
+        return n
+
+    top = root(name.partition(SEED_SEP)[0])
+    members = [n for n in RECIPES if root(n) == top]
+    return members + [s for s in study_runs() if s.partition(SEED_SEP)[0] in members]
+
+
+def planned_total(name: str, runs: Path, models: Path) -> int:
+    """The schedule this run should reach now: its own (extended by half when it is complete and
+    still below target), raised to the longest of its twin group."""
+    def own(n: str) -> int:
+        prog = checkpoint_progress(n, runs)
+        if prog is None:
+            return get_recipe(n).iters
+        it, total = prog
+        below = SEED_SEP not in n and not (card(n, models) or {}).get("target_met") and not exhausted(n, runs)
+        return total + get_recipe(n).iters // 2 if it >= total and below else total
+
+    return max(own(n) for n in twin_group(name))
+
+
+def waiting_for(name: str, models: Path, runs: Path) -> str | None:
+    """The parent a fine-tune still waits for, or None."""
+    parent = get_recipe(name).init_from
+    if parent and _pending_alone(parent, models, runs):
+        return parent
+    return None
+
+
+def exhausted(name: str, runs: Path) -> bool:
+    """Complete at MAX_SCHEDULE_FACTOR x its recipe's length: further warm restarts are not worth the GPU."""
+    prog = checkpoint_progress(name, runs)
+    return prog is not None and prog[0] >= prog[1] >= MAX_SCHEDULE_FACTOR * get_recipe(name).iters
+
+
+def _pending_alone(name: str, models: Path, runs: Path) -> bool:
+    prog = checkpoint_progress(name, runs)
+    if SEED_SEP in name:
+        return prog is None or prog[0] < prog[1]
+    c = card(name, models)
+    return (c is None or not c.get("target_met")) and not exhausted(name, runs)
+
+
+def pending(names: list[str], models: Path, runs: Path = DEFAULT_RUNS) -> list[str]:
+    """Names still to train: not done themselves, or behind their twin group's schedule."""
     out = []
     for name in names:
-        c = card(name, models)
-        if c is None or not c.get("target_met"):
+        prog = checkpoint_progress(name, runs)
+        if _pending_alone(name, models, runs) or (prog is not None and prog[0] < planned_total(name, runs, models)):
             out.append(name)
     return out
 
 
-def train_commands(names: list[str], runs: Path, slice_s: float, device: str) -> list[list[str]]:
+def ready_to_train(names: list[str], models: Path, runs: Path) -> list[str]:
+    """`names` without the fine-tunes whose parent is not done yet (said once per call)."""
+    out = []
+    for name in names:
+        parent = waiting_for(name, models, runs)
+        if parent:
+            print(f"{name}: waits for {parent} (it fine-tunes its finished weights)")
+        else:
+            out.append(name)
+    return out
+
+
+def choose(todo: list[str], limit: int) -> list[str]:
+    """At most `limit` runs for one slice, in table order, twin groups whole (twins train side by side)."""
+    chosen: list[str] = []
+    for name in todo:
+        if name in chosen:
+            continue
+        group = [n for n in todo if n in twin_group(name) and n not in chosen] or [name]
+        if chosen and len(chosen) + len(group) > limit:
+            continue
+        chosen += group
+    return chosen
+
+
+def train_commands(names: list[str], runs: Path, slice_s: float, device: str, models: Path) -> list[list[str]]:
     cmds = []
     for name in names:
         cmd = [sys.executable, "training/train.py", name, "--resume", "--no-eval", "--device", device,
                "--out", _arg(runs), "--time-limit", str(int(slice_s))]
         prog = checkpoint_progress(name, runs)
-        if prog and prog[0] >= prog[1]:  # schedule complete, still below target: extend it
-            cmd += ["--iters", str(prog[1] + get_recipe(name).iters // 2)]
+        total = planned_total(name, runs, models)
+        if total != (prog[1] if prog else get_recipe(name).iters):  # extended, or raised to the twins' schedule
+            cmd += ["--iters", str(total)]
         cmds.append(cmd)
     return cmds
 
@@ -124,9 +215,9 @@ def gpu_available(device: str) -> bool:
     return torch.cuda.is_available()
 
 
-def run_slice(names: list[str], runs: Path, slice_s: float, device: str) -> None:
+def run_slice(names: list[str], runs: Path, slice_s: float, device: str, models: Path) -> None:
     gpu = gpu_available(device)
-    cmds = train_commands(names, runs, slice_s if gpu else slice_s / len(names), device)
+    cmds = train_commands(names, runs, slice_s if gpu else slice_s / len(names), device, models)
     for c in cmds:
         print("$", " ".join(c[1:]), flush=True)
     if gpu:  # all at once: one light net leaves most of the GPU idle
@@ -145,7 +236,7 @@ def run_slice(names: list[str], runs: Path, slice_s: float, device: str) -> None
 
 
 def evaluate(names: list[str], runs: Path, models: Path | None) -> None:
-    ready = [n for n in names if (runs / n / "last.pt").is_file()]
+    ready = [n for n in names if SEED_SEP not in n and (runs / n / "last.pt").is_file()]  # study seeds never ship
     if not ready:
         return
     cmd = [sys.executable, "training/evaluate.py", *ready, "--weights-from", _arg(runs)]
@@ -155,9 +246,14 @@ def evaluate(names: list[str], runs: Path, models: Path | None) -> None:
     subprocess.call(cmd, cwd=ROOT)
 
 
+def tar_name(name: str) -> str:
+    """`NAME.tar`, with `@` spelled out: the GPU machine returns only plain file names."""
+    return name.replace(SEED_SEP, "_seed") + ".tar"
+
+
 def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
-    """One `dest/NAME.tar` per model (see the module doc): `last.pt` slimmed to
-    its fp16 EMA weights and progress, plus the model's published files."""
+    """One tar per model (see the module doc): `last.pt` slimmed to its fp16 EMA
+    weights (and a GAN's discriminator) and progress, plus the model's published files."""
     import io
 
     import torch
@@ -170,11 +266,13 @@ def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
         published = [f for f in published if f.is_file()]
         if not src.is_file() and not published:
             continue
-        with tarfile.open(dest / f"{name}.tar", "w") as tar:
+        with tarfile.open(dest / tar_name(name), "w") as tar:
             if src.is_file():
                 ck = torch.load(src, map_location="cpu", weights_only=False)
                 slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history")}
-                slim["ema"] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck["ema"].items()}
+                for key in ("ema", "disc"):
+                    if key in ck:
+                        slim[key] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck[key].items()}
                 buf = io.BytesIO()
                 torch.save(slim, buf)
                 info = tarfile.TarInfo(f"runs/{name}/last.pt")
@@ -183,7 +281,7 @@ def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
                 tar.addfile(info, buf)
             for f in published:
                 tar.add(f, arcname=f"models/{f.name}")
-        written.append(dest / f"{name}.tar")
+        written.append(dest / tar_name(name))
     for f in written:
         size = f.stat().st_size
         print(f"packed {f} ({size / 2**20:.1f} MiB)" + (" OVER the 16 MiB a file" if size > PACK_FILE_LIMIT else ""))
@@ -198,11 +296,14 @@ def unpack(src: Path, runs: Path, models: Path, readme: Path | None = None) -> N
     import torch
 
     for tar_path in sorted(src.glob("*.tar")):
-        name = tar_path.stem
-        if name not in RECIPES:
-            print(f"unpack: skipped {tar_path} (no such recipe)")
-            continue
         with tarfile.open(tar_path) as tar:
+            runs_in = {m.name.split("/")[1] for m in tar.getmembers() if m.name.startswith("runs/")}
+            name = runs_in.pop() if len(runs_in) == 1 else tar_path.stem
+            try:
+                get_recipe(name)
+            except SystemExit:
+                print(f"unpack: skipped {tar_path} (no such recipe or study seed: {name})")
+                continue
             for member in tar.getmembers():
                 data = tar.extractfile(member).read() if member.isfile() else None
                 if data is not None and member.name == f"runs/{name}/last.pt":
@@ -230,17 +331,19 @@ def unpack(src: Path, runs: Path, models: Path, readme: Path | None = None) -> N
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("names", nargs="*", metavar="NAME", help="default: every recipe")
+    ap.add_argument("names", nargs="*", metavar="NAME", help="default: every recipe and study seed (NAME@seedS)")
     ap.add_argument("--budget", type=float, default=1200, help="seconds for the whole job (default 1200)")
     ap.add_argument("--slice", type=float, default=420, help="training seconds between evaluations (default 420)")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--out", type=Path, default=DEFAULT_RUNS, help="run folders (default training/runs)")
     ap.add_argument("--models-dir", type=Path, help="cards and weights (default models/)")
+    ap.add_argument("--max-concurrent", type=int, default=8,
+                    help="runs per slice (default 8: a 16-core GPU machine feeds about that many); twin groups stay whole")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
     ap.add_argument("--unpack", type=Path, metavar="DIR", help="first restore what --pack wrote into DIR")
     ap.add_argument("--pack", type=Path, metavar="DIR", help="at the end, write slim checkpoints + published files to DIR")
     args = ap.parse_args(argv)
-    names = args.names or list(RECIPES)
+    names = args.names or [*RECIPES, *study_runs()]
     for n in names:
         get_recipe(n)
     models = models_dir(args.models_dir)
@@ -250,14 +353,15 @@ def main(argv: list[str] | None = None) -> int:
     print("before:")
     for n in names:
         print("  " + status_line(n, models, args.out))
-    todo = pending(names, models)
+    todo = ready_to_train(pending(names, models, args.out), models, args.out)
     if not todo:
-        print("nothing pending: every card meets its target")
+        print("nothing to train now: every card meets its target, or waits for its parent")
         if args.pack:
             pack(args.pack, names, args.out, models)
         return 0
     if args.dry_run:
-        print(f"would train {', '.join(todo)} for slices of {args.slice:.0f} s within {args.budget:.0f} s, then evaluate")
+        print(f"would train {', '.join(choose(todo, args.max_concurrent))} first (of {len(todo)} pending) for slices "
+              f"of {args.slice:.0f} s within {args.budget:.0f} s, then evaluate")
         return 0
     rounds = 0
     while todo:
@@ -266,14 +370,15 @@ def main(argv: list[str] | None = None) -> int:
         if slice_s < MIN_SLICE_S:
             break
         rounds += 1
-        print(f"round {rounds}: training {', '.join(todo)} for {slice_s:.0f} s", flush=True)
-        run_slice(todo, args.out, slice_s, args.device)
-        evaluate(todo, args.out, args.models_dir)
-        todo = pending(todo, models)
+        batch = choose(todo, args.max_concurrent)
+        print(f"round {rounds}: training {', '.join(batch)} for {slice_s:.0f} s", flush=True)
+        run_slice(batch, args.out, slice_s, args.device, models)
+        evaluate(batch, args.out, args.models_dir)
+        todo = ready_to_train(pending(names, models, args.out), models, args.out)
     print(f"after {rounds} round(s), {time.time() - t0:.0f} s:")
     for n in names:
         print("  " + status_line(n, models, args.out))
-    still = pending(names, models)
+    still = pending(names, models, args.out)
     print("still pending: " + (", ".join(still) if still else "none"))
     if args.pack:
         pack(args.pack, names, args.out, models)

@@ -3,16 +3,18 @@
 Each held-out crop is degraded by each preset at x4 with a fixed seed (the
 same LR for every model), super-resolved, and scored with PSNR-Y against the
 HR crop; bicubic up-sampling of the same LR is the reference. For each twin
-pair (a recipe's `twin_of`) the per-photo difference (model minus twin) gets
-a paired bootstrap 95% interval over photos, because gaps of 0.1-0.3 dB are
-within seed noise and a bare mean would hide that.
+pair (a recipe's `twin_of`) and each training seed the per-photo difference
+(model minus twin) gets a paired bootstrap 95% interval over photos, because
+gaps of 0.1-0.3 dB are within seed noise and a bare mean would hide that;
+with several seeds a last row averages each photo's difference over them.
 
-    python training/study.py srresnet-real-x4 srresnet-real-dropout-x4 ...
-    python training/study.py training/runs/NAME ... --out /tmp/study
+    python training/evaluate.py --study rdsr        # the shipped models + study seeds
+    python training/study.py MODEL ... [--out /tmp/study]
 
 A model is a zoo name with shipped weights (`models/NAME.safetensors`) or a
-run folder holding `last.pt` (its EMA weights). Without `--out` the results go
-to models/rdsr-study.{md,json} only when every model has shipped weights.
+run folder holding `last.pt` (its EMA weights; `NAME@seedS` folders are
+study seeds). Without `--out` the results go to models/rdsr-study.{md,json}
+only when every model has shipped weights or is a study seed.
 """
 
 from __future__ import annotations
@@ -26,17 +28,27 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import heldout_folder, quantise, read_rgb, run_model  # noqa: E402
-from recipes import RECIPES  # noqa: E402
+from evaluate import RDSR_PRESETS as PRESETS  # noqa: E402
+from evaluate import (  # noqa: E402
+    README,
+    card_markdown,
+    heldout_folder,
+    preset_pairs,
+    quantise,
+    run_model,
+)
+from recipes import RECIPES, SEED_SEP, get_recipe, seed_run_name  # noqa: E402
 
-from sr_demo.degradations import degrade, imresize, preset_spec  # noqa: E402
+from sr_demo.degradations import imresize  # noqa: E402
 from sr_demo.iqa import psnr  # noqa: E402
 from sr_demo.models.archs import build_arch  # noqa: E402
 from sr_demo.models.zoo import models_dir as default_models_dir  # noqa: E402
 
-PRESETS = ("clean", "blur", "noise", "jpeg", "blur+noise", "blur+jpeg", "noise+jpeg", "blur+noise+jpeg")
 SCALE = 4
 BOOT_SEED = 0
+REFERENCE = "msrresnet-x4"  # the bicubic-trained reference the issue asks for
+START, END = "<!-- rdsr-study:start -->", "<!-- rdsr-study:end -->"
+COMMAND = "python training/evaluate.py --study rdsr"
 
 
 def paired_bootstrap(diff: np.ndarray, resamples: int = 10000, seed: int = BOOT_SEED) -> tuple[float, float]:
@@ -61,7 +73,8 @@ def load_model(ref: str, models: Path) -> tuple[str, dict, torch.nn.Module, bool
         if not path.is_file():
             raise SystemExit(f"{ref}: neither shipped weights {shipped} nor a run folder with last.pt")
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        recipe, sd, is_shipped = ck["recipe"], ck["ema"], False
+        recipe, sd = ck["recipe"], ck["ema"]
+        is_shipped = SEED_SEP in recipe["name"]  # study seeds are final in their run folders
     if recipe["scale"] != SCALE:
         raise SystemExit(f"{ref}: the study is x{SCALE}, model is x{recipe['scale']}")
     net = build_arch(recipe["arch"], scale=SCALE, **recipe["arch_kwargs"])
@@ -69,54 +82,63 @@ def load_model(ref: str, models: Path) -> tuple[str, dict, torch.nn.Module, bool
     return recipe["name"], recipe, net.eval(), is_shipped
 
 
-def make_lr(folder: Path) -> tuple[list[str], list[np.ndarray], dict[str, list[np.ndarray]]]:
-    """Photo names, mod-cropped HR, and per preset the LR of every photo (seed = photo index)."""
-    paths = sorted(Path(folder).glob("*.png"))
-    if not paths:
-        raise SystemExit(f"no held-out images (*.png) in {folder}")
-    hrs = []
-    for p in paths:
-        hr = read_rgb(p)
-        hrs.append(hr[: hr.shape[0] - hr.shape[0] % SCALE, : hr.shape[1] - hr.shape[1] % SCALE])
-    lrs = {pr: [quantise(degrade(hr, preset_spec(pr, SCALE), seed=i)) for i, hr in enumerate(hrs)] for pr in PRESETS}
-    return [p.name for p in paths], hrs, lrs
+def seed_of(name: str, recipe: dict) -> tuple[str, int]:
+    """(base name, training seed) of a model: `NAME@seedS` or the recipe's own seed."""
+    base, sep, seed = name.partition(SEED_SEP)
+    return base, int(seed) if sep else int(recipe.get("seed", 0))
+
+
+def _interval(d: np.ndarray, resamples: int) -> dict:
+    return dict(diff=float(d.mean()), ci95=paired_bootstrap(d, resamples))
 
 
 def study(refs: list[str], heldout: Path | None = None, models: Path | None = None, device: str = "cpu",
           resamples: int = 10000) -> dict:
-    """PSNR-Y per model, preset and photo; bicubic; twin differences with intervals."""
+    """PSNR-Y per model, preset and photo; bicubic; twin differences per seed with intervals."""
     models = Path(models) if models is not None else default_models_dir()
     folder, note = heldout_folder(heldout)
-    names, hrs, lrs = make_lr(folder)
+    lr_sets = {pr: preset_pairs(folder, SCALE, pr) for pr in PRESETS}
+    names = [n for n, _, _ in lr_sets[PRESETS[0]]]
     dev = torch.device(device)
 
     def table(upscale) -> dict[str, list[float]]:
-        return {pr: [psnr(upscale(lr), hr, SCALE, True) for lr, hr in zip(lrs[pr], hrs)] for pr in PRESETS}
+        return {pr: [psnr(upscale(lr), hr, SCALE, True) for _, hr, lr in lr_sets[pr]] for pr in PRESETS}
 
     per_photo = {"bicubic": table(lambda lr: quantise(imresize(lr, scale=SCALE)))}
     recipes, shipped = {}, []
     for ref in refs:
         name, recipe, net, is_shipped = load_model(ref, models)
-        per_photo[name] = table(lambda lr: run_model(net.to(dev), lr, dev))
+        net = net.to(dev)
+        per_photo[name] = table(lambda lr, net=net: run_model(net, lr, dev))
         recipes[name], shipped = recipe, shipped + [is_shipped]
 
-    def avg(rows: dict[str, list[float]]) -> np.ndarray:
-        return np.mean([rows[pr] for pr in PRESETS], axis=0)
+    def rows(name: str) -> dict[str, np.ndarray]:
+        r = {pr: np.asarray(per_photo[name][pr]) for pr in PRESETS}
+        return {**r, "mean": np.mean([r[pr] for pr in PRESETS], axis=0)}
 
-    means = {m: {**{pr: float(np.mean(v[pr])) for pr in PRESETS}, "mean": float(avg(v).mean())}
-             for m, v in per_photo.items()}
-    pairs = []
+    means = {m: {k: float(v.mean()) for k, v in rows(m).items()} for m in per_photo}
+    by_pair: dict[tuple[str, str], list[tuple[int, dict[str, np.ndarray]]]] = {}
     for name, recipe in recipes.items():
-        twin = recipe.get("twin_of")
+        base, seed = seed_of(name, recipe)
+        twin_base = recipe.get("twin_of")
+        twin = seed_run_name(twin_base, seed) if SEED_SEP in name and twin_base else twin_base
         if twin in per_photo:
-            diffs = {pr: np.subtract(per_photo[name][pr], per_photo[twin][pr]) for pr in PRESETS}
-            diffs["mean"] = avg(per_photo[name]) - avg(per_photo[twin])
-            pairs.append(dict(model=name, twin=twin, diff={
-                k: dict(diff=float(d.mean()), ci95=paired_bootstrap(d, resamples)) for k, d in diffs.items()}))
+            mine, theirs = rows(name), rows(twin)
+            by_pair.setdefault((base, twin_base), []).append((seed, {k: mine[k] - theirs[k] for k in mine}))
+    pairs = []
+    for (base, twin_base), runs in by_pair.items():
+        runs.sort(key=lambda r: r[0])
+        for seed, diffs in runs:
+            pairs.append(dict(model=base, twin=twin_base, seed=seed,
+                              diff={k: _interval(d, resamples) for k, d in diffs.items()}))
+        if len(runs) > 1:  # each photo's difference averaged over the seeds
+            avg = {k: np.mean([d[k] for _, d in runs], axis=0) for k in runs[0][1]}
+            pairs.append(dict(model=base, twin=twin_base, seed=f"mean of {len(runs)} seeds",
+                              diff={k: _interval(d, resamples) for k, d in avg.items()}))
     return dict(scale=SCALE, presets=list(PRESETS), heldout=str(folder), note=note, photos=names,
                 resamples=resamples, bootstrap_seed=BOOT_SEED, psnr_y=means,
                 gain_over_bicubic={m: means[m]["mean"] - means["bicubic"]["mean"] for m in recipes},
-                pairs=pairs, all_shipped=all(shipped))
+                pairs=pairs, all_shipped=all(shipped), command=COMMAND)
 
 
 def markdown(res: dict) -> str:
@@ -125,16 +147,92 @@ def markdown(res: dict) -> str:
              "| model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     lines += [f"| {m} | " + " | ".join(f"{v[c]:.2f}" for c in cols) + " |" for m, v in res["psnr_y"].items()]
     if res["pairs"]:
-        lines += ["", f"Difference model minus twin, paired bootstrap 95% interval over photos "
-                      f"({res['resamples']} resamples):", "",
-                  "| model - twin | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+        lines += ["", f"Difference model minus twin (same training seed), mean over photos with a paired bootstrap "
+                      f"95% interval ({res['resamples']} resamples):", "",
+                  "| model - twin | seed | " + " | ".join(cols) + " |", "|---|---|" + "---:|" * len(cols)]
         for p in res["pairs"]:
             cells = [f"{p['diff'][c]['diff']:+.2f} [{p['diff'][c]['ci95'][0]:+.2f}, {p['diff'][c]['ci95'][1]:+.2f}]"
                      for c in cols]
-            lines.append(f"| {p['model']} - {p['twin']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {p['model']} - {p['twin']} | {p.get('seed', '')} | " + " | ".join(cells) + " |")
     if res["note"]:
         lines += ["", f"Note: {res['note']}"]
     return "\n".join(lines) + "\n"
+
+
+# --- the shipped study (`evaluate.py --study rdsr`) --------------------------------------------
+
+
+def rdsr_models() -> list[str]:
+    """The study's models: every real-world recipe, then the bicubic-trained reference."""
+    return [n for n, r in RECIPES.items() if r.training == "realesrgan"] + [REFERENCE]
+
+
+def rdsr_refs(models: Path, runs: Path) -> list[str]:
+    """Shipped weights of every study model plus the complete study-seed runs; SystemExit names what is missing."""
+    refs, missing = [], []
+    for name in rdsr_models():
+        if (models / f"{name}.safetensors").is_file():
+            refs.append(name)
+        else:
+            missing.append(f"{name} (no {models / name}.safetensors)")
+        for seed in get_recipe(name).study_seeds:
+            run = runs / seed_run_name(name, seed)
+            ck = run / "last.pt"
+            if not ck.is_file():
+                missing.append(f"{run.name} (no {ck})")
+                continue
+            state = torch.load(ck, map_location="cpu", weights_only=False)
+            if state["iteration"] < state["total_iters"]:
+                missing.append(f"{run.name} (at iteration {state['iteration']} of {state['total_iters']})")
+            else:
+                refs.append(str(run))
+    if missing:
+        raise SystemExit("the RDSR study needs trained weights for: " + "; ".join(missing)
+                         + ". Train them: python training/run_pending.py")
+    return refs
+
+
+def write_readme(readme: Path, md: str) -> bool:
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        print(f"{readme}: no {START} ... {END} markers; study table not written", file=sys.stderr)
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    body = f"Measured by `{COMMAND}`:\n\n{md}"
+    readme.write_text(f"{head}{START}\n{body}{END}{tail}", encoding="utf-8")
+    return True
+
+
+def write_cards(res: dict, models: Path) -> None:
+    """Each study model's card gets its row and the pairs it is in."""
+    for name in res["psnr_y"]:
+        path = models / f"{name}.json"
+        if not path.is_file():
+            continue
+        card = json.loads(path.read_text(encoding="utf-8"))
+        card["rdsr_study"] = dict(psnr_y=res["psnr_y"][name], bicubic=res["psnr_y"]["bicubic"], command=COMMAND,
+                                  pairs=[p for p in res["pairs"] if name in (p["model"], p["twin"])])
+        path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        (models / f"{name}.md").write_text(card_markdown(card), encoding="utf-8")
+
+
+def run_rdsr(models: Path | None = None, runs: Path | None = None, heldout: Path | None = None,
+             device: str = "cpu", readme: Path | None = README, resamples: int = 10000) -> dict:
+    """The study on the shipped models; writes models/rdsr-study.{md,json}, README's table and the cards."""
+    from evaluate import DEFAULT_RUNS
+
+    models = Path(models) if models is not None else default_models_dir()
+    res = study(rdsr_refs(models, Path(runs) if runs is not None else DEFAULT_RUNS), heldout, models, device, resamples)
+    md = markdown(res)
+    print(md)
+    (models / "rdsr-study.md").write_text(md, encoding="utf-8")
+    (models / "rdsr-study.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+    write_cards(res, models)
+    if readme is not None:
+        write_readme(Path(readme), md)
+    print(f"wrote {models / 'rdsr-study.md'}, {models / 'rdsr-study.json'} and the cards")
+    return res
 
 
 def main(argv: list[str] | None = None) -> int:
