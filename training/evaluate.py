@@ -305,6 +305,9 @@ def card_markdown(c: dict) -> str:
         f"- Training: {c['iterations']:,} iterations of a {c['schedule_iters']:,}-iteration schedule, batch "
         f"{c['recipe']['batch']} of {c['recipe']['lr_patch']}x{c['recipe']['lr_patch']} LR crops, L1, Adam "
         f"lr {c['recipe']['lr']:g} (warm-up {c['recipe']['warmup']}, cosine), EMA {c['recipe']['ema_decay']}",
+        *([f"- Fine-tuned from: `{c['init']['parent']}` ({c['init'].get('source')}: {c['init'].get('path')}, "
+           f"iteration {c['init'].get('iteration')}, sha256 `{c['init'].get('sha256')}`); adversarial weight "
+           f"{c['recipe'].get('adv_weight')} against a U-Net discriminator trained alongside"] if c.get("init") else []),
         f"- Wall time of training: {c['wall_time_s']:.0f} s on {'; '.join(c['hardware'])}",
         f"- Training data: {tr.get('crops', '?')} crops in `{c['data']['train_folder']}` of {tr.get('photos', '?')} photos "
         f"({json.dumps(tr.get('kinds', {}))}) from Debian packages {', '.join(tr.get('packages', {}))}; "
@@ -496,7 +499,7 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
         name=recipe.name, description=recipe.description, arch=recipe.arch, arch_kwargs=dict(recipe.arch_kwargs),
         scale=recipe.scale, params=params, training=recipe.training,
         degradation=dict(preset=recipe.preset, spec=_spec_dict(recipe)),
-        recipe={k: v for k, v in recipe.to_dict().items() if k in ("batch", "lr_patch", "lr", "warmup", "min_lr_ratio", "ema_decay")}
+        recipe={k: v for k, v in recipe.to_dict().items() if k in ("batch", "lr_patch", "lr", "warmup", "min_lr_ratio", "ema_decay", "adv_weight")}
         | {"batch": history[-1]["batch"] if history else recipe.batch, "lr_patch": history[-1]["lr_patch"] if history else recipe.lr_patch},
         iterations=int(ck["iteration"]), schedule_iters=int(ck["total_iters"]), wall_time_s=round(float(ck["elapsed"]), 1),
         hardware=sorted({h["hardware"] for h in history}) or ["unknown"],

@@ -269,7 +269,7 @@ def pack(dest: Path, names: list[str], runs: Path, models: Path) -> list[Path]:
         with tarfile.open(dest / tar_name(name), "w") as tar:
             if src.is_file():
                 ck = torch.load(src, map_location="cpu", weights_only=False)
-                slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history")}
+                slim = {k: ck[k] for k in ("recipe", "iteration", "total_iters", "elapsed", "history", "init") if k in ck}
                 for key in ("ema", "disc"):
                     if key in ck:
                         slim[key] = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck[key].items()}

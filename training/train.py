@@ -24,6 +24,18 @@ complete its EMA weights are exported through `training/evaluate.py`, which
 measures them on the held-out split and writes `models/NAME.safetensors`
 with its card (skip with `--no-eval`).
 
+GAN fine-tunes (recipe `init_from` + `adv_weight > 0`, e.g. srresnet-gan-x4):
+a fresh run starts from the parent recipe's finished EMA weights (its
+complete `training/runs/PARENT/last.pt`, else the shipped
+`models/PARENT.safetensors`; the source, its iteration and sha256 are
+recorded as the checkpoint's "init") and adds `adv_weight` x a vanilla GAN
+loss against a U-Net discriminator (`training/gan.py`) trained alongside;
+its weights and optimizer are checkpointed as "disc"/"disc_optimizer".
+
+Study seed runs: `NAME@seedS` (S one of the recipe's `study_seeds`) trains
+NAME with seed S into `training/runs/NAME@seedS/`; they are never evaluated
+or exported here (the RDSR study reads their checkpoints).
+
 Needs only torch, numpy, OpenCV and safetensors (plus `sr_demo.degradations`
 and `sr_demo.models.archs`/`zoo`), so it runs unchanged on the GPU machine.
 """
@@ -32,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -57,13 +70,15 @@ for _p in (str(ROOT), str(HERE)):  # run as a script from any directory, without
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from recipes import RECIPES, Recipe, get_recipe  # noqa: E402
+from gan import UNetDiscriminatorSN, discriminator_loss, generator_adv_loss  # noqa: E402
+from recipes import RECIPES, SEED_SEP, Recipe, get_recipe  # noqa: E402
 
 from sr_demo.degradations import degrade_torch, preset_spec  # noqa: E402
 from sr_demo.models.archs import build_arch  # noqa: E402
 
 DEFAULT_DATA = ROOT / "data" / "train"
 DEFAULT_OUT = ROOT / "training" / "runs"
+DISC_FEAT = 64  # the GAN fine-tune's discriminator width (Real-ESRGAN's)
 
 
 # --- configuration -----------------------------------------------------------
@@ -87,11 +102,13 @@ class TrainConfig:
 
 
 def resolve_recipe(name: str) -> Recipe:
-    """The recipe, checked against the zoo entry when the zoo already has one."""
+    """The recipe, checked against the zoo entry when the zoo already has one
+    (a study seed run `NAME@seedS` against NAME's)."""
     recipe = get_recipe(name)
     from sr_demo.models.zoo import ZOO
 
-    entry = next((e for e in ZOO if e.name == name), None)
+    base = name.partition(SEED_SEP)[0]
+    entry = next((e for e in ZOO if e.name == base), None)
     if entry is not None:
         mismatch = [
             (k, a, b)
@@ -258,6 +275,65 @@ def _set_rng_states(s: dict) -> None:
     random.setstate(s["python"])
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parent_weights(recipe: Recipe, out: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """The finished EMA weights a fine-tune (`recipe.init_from`) starts from,
+    and a record of where they came from (for the checkpoint and the card).
+
+    The parent's own run `out/PARENT/last.pt` when its schedule is complete,
+    else the shipped `models/PARENT.safetensors` (fp16), else SystemExit."""
+    parent = recipe.init_from
+    ck_path = run_dir(out, parent) / "last.pt"
+    missing = []
+    if ck_path.is_file():
+        ck = load_checkpoint(ck_path)
+        if ck["iteration"] >= ck["total_iters"]:
+            if ck["recipe"]["arch"] != recipe.arch:
+                raise SystemExit(f"{recipe.name}: parent {ck_path} is a {ck['recipe']['arch']}, not a {recipe.arch}")
+            return ck["ema"], {"parent": parent, "source": "run", "path": _rel(ck_path), "iteration": ck["iteration"],
+                               "total_iters": ck["total_iters"], "sha256": sha256_of(ck_path)}
+        missing.append(f"{ck_path} is incomplete (iteration {ck['iteration']}/{ck['total_iters']})")
+    else:
+        missing.append(f"no {ck_path}")
+    from sr_demo.models.zoo import models_dir
+
+    weights = models_dir() / f"{parent}.safetensors"
+    if weights.is_file():
+        from safetensors.torch import load_file
+
+        digest = sha256_of(weights)
+        iteration = None
+        card_path = weights.with_suffix(".json")
+        if card_path.is_file():
+            try:
+                card = json.loads(card_path.read_text())
+            except ValueError:
+                card = {}
+            if card.get("sha256") == digest:
+                iteration = card.get("iterations")
+        return load_file(str(weights)), {"parent": parent, "source": "shipped", "path": _rel(weights),
+                                         "iteration": iteration, "total_iters": None, "sha256": digest}
+    missing.append(f"no {weights}")
+    cmd = f"python training/train.py {parent}" + ("" if Path(out) == DEFAULT_OUT else f" --out {out}")
+    raise SystemExit(f"{recipe.name} fine-tunes {parent}, whose finished weights are missing ({'; '.join(missing)}); "
+                     f"train the parent first: {cmd}")
+
+
+def _adam_moments_like_params(opt: torch.optim.Optimizer) -> None:
+    """Adam's moments in the parameters' (channels_last) layout after load_state_dict."""
+    for param, state in opt.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.shape == param.shape:
+                state[key] = torch.empty_like(param).copy_(value)
+
+
 class Logger:
     def __init__(self, path: Path, name: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,6 +377,12 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
         model = model.to(memory_format=torch.channels_last)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99))
+    gan = recipe.adv_weight > 0
+    if gan:  # the discriminator, trained alongside (Real-ESRGAN's optimizer settings)
+        disc = UNetDiscriminatorSN(num_feat=DISC_FEAT).to(device)
+        if cuda:
+            disc = disc.to(memory_format=torch.channels_last)
+        opt_d = torch.optim.Adam(disc.parameters(), lr=recipe.lr, betas=(0.9, 0.99))
     schedule = {"total": cfg.iters or recipe.iters, "rewarm": None}
 
     def factor(it: int) -> float:
@@ -310,35 +392,57 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
         return f
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    start_it, elapsed, history = 0, 0.0, []
-    if ckpt_path.is_file():
+    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, factor) if gan else None
+    start_it, elapsed, history, init = 0, 0.0, [], None
+    fresh = not ckpt_path.is_file()
+    if not fresh:
         if not cfg.resume:
             raise SystemExit(f"{ckpt_path} exists: pass --resume to continue it (or delete the run folder)")
         ck = load_checkpoint(ckpt_path)
         if ck["recipe"]["arch"] != recipe.arch or ck["recipe"]["arch_kwargs"] != dict(recipe.arch_kwargs):
             raise SystemExit(f"{ckpt_path} holds a different network than recipe {recipe.name}")
         ema.load_state_dict(ck["ema"])
-        start_it, elapsed, history = ck["iteration"], ck["elapsed"], ck["history"]
+        start_it, elapsed, history, init = ck["iteration"], ck["elapsed"], ck["history"], ck.get("init")
         if "optimizer" in ck:
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
-            for param, state in opt.state.items():  # Adam's moments in the parameters' (channels_last) layout
-                for key, value in state.items():
-                    if torch.is_tensor(value) and value.shape == param.shape:
-                        state[key] = torch.empty_like(param).copy_(value)
+            _adam_moments_like_params(opt)
             sched.load_state_dict(ck["scheduler"])
             _set_rng_states(ck["rng"])
         else:  # a slim checkpoint (run_pending.py --pack): the EMA only; Adam's moments restart
             model.load_state_dict(ck["ema"])
             sched.last_epoch = start_it
             schedule["rewarm"] = start_it
-            log(f"slim checkpoint: training continues from the EMA weights with fresh Adam moments")
+            log("slim checkpoint: training continues from the EMA weights with fresh Adam moments")
+        if gan:
+            if "disc" in ck:
+                disc.load_state_dict(ck["disc"])
+                if "disc_optimizer" in ck and "optimizer" in ck:
+                    opt_d.load_state_dict(ck["disc_optimizer"])
+                    _adam_moments_like_params(opt_d)
+                    sched_d.load_state_dict(ck["disc_scheduler"])
+                else:
+                    sched_d.last_epoch = start_it
+                    log("discriminator restored without its optimizer state: fresh Adam moments")
+            else:
+                sched_d.last_epoch = start_it
+                log("checkpoint holds no discriminator: a fresh one starts here")
         schedule["total"] = cfg.iters or ck["total_iters"]
-        for g in opt.param_groups:  # the schedule may have been extended
-            g["lr"] = recipe.lr * factor(start_it)
+        for o in (opt, opt_d) if gan else (opt,):
+            for g in o.param_groups:  # the schedule may have been extended
+                g["lr"] = recipe.lr * factor(start_it)
         log(f"resumed at iteration {start_it}/{schedule['total']} ({elapsed:.0f} s trained so far)")
     elif cfg.resume:
         log(f"no checkpoint at {ckpt_path}: starting from scratch")
+    if fresh and recipe.init_from:  # a new fine-tune starts from the parent's finished EMA weights
+        weights, init = parent_weights(recipe, cfg.out)
+        try:
+            model.load_state_dict(weights)
+            ema.load_state_dict(weights)
+        except RuntimeError as e:
+            raise SystemExit(f"{recipe.name}: {init['path']} does not fit the recipe's network: {e}") from None
+        it_txt = f"iteration {init['iteration']}" if init["iteration"] is not None else "iteration unknown"
+        log(f"initialised from {init['parent']}'s EMA weights: {init['path']} ({it_txt}, sha256 {init['sha256']})")
     total = schedule["total"]
     params = sum(p.numel() for p in model.parameters())
     spec = preset_spec(recipe.preset, recipe.scale)
@@ -348,18 +452,28 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
         batch=recipe.batch, lr_patch=recipe.lr_patch, workers=workers, data=_rel(cfg.data),
     )
     log(f"{recipe.arch} {recipe.arch_kwargs} x{recipe.scale}, {params} params; device {slice_info['hardware']}; "
-        f"batch {recipe.batch} of {recipe.lr_patch}px LR; degradation {recipe.preset}; "
+        f"batch {recipe.batch} of {recipe.lr_patch}px LR; degradation {recipe.preset}; seed {seed}; "
         f"iterations {start_it}->{total}; {workers} loader workers; torch threads {torch.get_num_threads()}")
+    if gan:
+        log(f"GAN fine-tune: L1 + {recipe.adv_weight} x vanilla GAN loss; U-Net SN discriminator "
+            f"({sum(p.numel() for p in disc.parameters())} params, width {DISC_FEAT})")
 
     def checkpoint(it: int) -> None:
-        save_checkpoint(ckpt_path, dict(
+        state = dict(
             recipe=recipe.to_dict(), model=model.state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
             scheduler=sched.state_dict(), iteration=it, total_iters=total,
             elapsed=elapsed + (time.time() - t_train), rng=_rng_states(),
             history=history + [dict(slice_info, end_iteration=it, seconds=round(time.time() - t_train, 1))],
-        ))
+        )
+        if init is not None:
+            state["init"] = init
+        if gan:
+            state.update(disc=disc.state_dict(), disc_optimizer=opt_d.state_dict(), disc_scheduler=sched_d.state_dict())
+        save_checkpoint(ckpt_path, state)
 
     model.train()
+    if gan:
+        disc.train()
     t_train = time.time()
     it = start_it
     if it >= total:
@@ -371,6 +485,7 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
         log(f"{loader.dataset.skipped} training image(s) smaller than the {recipe.hr_patch}px HR patch left out")
     batches = iter(loader)
     loss_sum = torch.zeros((), device=device)
+    gan_sums = torch.zeros(3, device=device)  # D loss, mean D logit on real, on fake
     n_sum, t_log, it_log = 0, time.time(), it
     stopped = False
     while it < total:
@@ -381,18 +496,49 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
             lr_img = lr_img.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
             sr = model(lr_img)
-        loss = F.l1_loss(sr.float(), hr)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        if not gan:
+            loss = F.l1_loss(sr.float(), hr)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        else:
+            # G step: L1 + adv_weight x "D should call sr real"; D frozen (its gradients are not wanted here).
+            disc.requires_grad_(False)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+                fake_logits = disc(sr)
+            loss = F.l1_loss(sr.float(), hr)
+            g_loss = loss + recipe.adv_weight * generator_adv_loss(fake_logits)
+            opt.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt.step()
+            sched.step()
+            # D step on real HR and the (detached) SR of this iteration, one forward for both.
+            disc.requires_grad_(True)
+            pair = torch.cat([hr, sr.detach().float()])
+            if cuda:
+                pair = pair.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+                real_logits, fake_logits = disc(pair).chunk(2)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            sched_d.step()
+            with torch.no_grad():
+                gan_sums += torch.stack([d_loss.detach(), real_logits.float().mean(), fake_logits.float().mean()])
         ema_update(ema, model, recipe.ema_decay, it)
         it += 1
         loss_sum += loss.detach()
         n_sum += 1
         if it % cfg.log_every == 0 or it == total:
             now = time.time()
-            log(f"iter {it}/{total} loss {loss_sum.item() / n_sum:.5f} lr {opt.param_groups[0]['lr']:.2e} "
+            d_txt = ""
+            if gan:
+                d_loss_m, real_m, fake_m = (gan_sums / n_sum).tolist()
+                d_txt = f" d_loss {d_loss_m:.4f} d_real {real_m:+.3f} d_fake {fake_m:+.3f}"
+                gan_sums.zero_()
+            log(f"iter {it}/{total} loss {loss_sum.item() / n_sum:.5f}{d_txt} lr {opt.param_groups[0]['lr']:.2e} "
                 f"{(it - it_log) / (now - t_log):.2f} it/s elapsed {elapsed + now - t_train:.0f} s")
             loss_sum.zero_()
             n_sum, t_log, it_log = 0, now, it
@@ -416,7 +562,7 @@ def train(recipe: Recipe, cfg: TrainConfig) -> dict:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="+", metavar="NAME", help=f"recipes: {', '.join(RECIPES)}")
+    ap.add_argument("names", nargs="+", metavar="NAME", help=f"recipes: {', '.join(RECIPES)} (NAME@seedS: a study seed run)")
     ap.add_argument("--iters", type=int, help="schedule length (total iterations); default: the recipe's")
     ap.add_argument("--resume", action="store_true", help="continue from training/runs/NAME/last.pt")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -486,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_eval and not args.child:
         done = []
         for name in args.names:
+            if SEED_SEP in name:  # study seed runs are never shipped
+                continue
             ck = run_dir(args.out, name) / "last.pt"
             if ck.is_file():
                 state = load_checkpoint(ck)
