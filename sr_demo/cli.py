@@ -132,10 +132,11 @@ def cmd_models(args: argparse.Namespace) -> None:
     from sr_demo.models.zoo import describe_entries
 
     rows = describe_entries()
-    lines = [f"{'name':<26} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}"]
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"{'name':<{width}} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}"]
     for r in rows:
         psnr = f"{r['psnr_y']:.2f}" if r.get("psnr_y") is not None else "-"
-        lines.append(f"{r['name']:<26} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}")
+        lines.append(f"{r['name']:<{width}} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}")
     _emit(args, {"models": rows}, "\n".join(lines))
 
 

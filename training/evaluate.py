@@ -401,7 +401,7 @@ def zoo_table(models: Path) -> str:
         if c.get("preset_scores"):  # real-world models: means over the eight RDSR presets
             model_psnr = float(np.mean([v["psnr_y"] for v in c["preset_scores"].values()]))
             bic_psnr = float(np.mean([v["bicubic_psnr_y"] for v in c["preset_scores"].values()]))
-            training += " (8 presets\*)"
+            training += " (8 presets\\*)"
         flag = "" if c["target_met"] else " not met"
         gan = f", sharpness {c['gan']['sharpness_gain']:+.2f} vs parent" if c.get("gan") else ""
         lines.append(
@@ -558,7 +558,7 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
     (models / f"{recipe.name}.md").write_text(card_markdown(card), encoding="utf-8")
     print(f"{recipe.name}: published {weights} ({card['weights_bytes']} bytes, sha256 {card['sha256']}) "
           f"and its card {models / (recipe.name + '.md')}")
-    print(f"{recipe.name}: its zoo entry (sr_demo/models/zoo.py, _LEARNED):\n{zoo_entry_source(card, recipe)}")
+    print(f"{recipe.name}: its zoo entry (sr_demo/models/zoo.py: replace its _PENDING entry by this one in _LEARNED):\n{zoo_entry_source(card, recipe)}")
     if readme is not None:
         update_readme(Path(readme), models)
     return card

@@ -15,22 +15,39 @@ import numpy as np
 import torch
 
 
-def channel_contributions(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
-    """Signed contribution of each channel of conv_last's input to the summed output (N=1 batch)."""
+def channel_maps(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Gradient x activation at conv_last's input, summed over the batch only: (C, H, W) float64.
+
+    Entry [c, y, x] is the additive contribution of feature pixel (c, y, x) to the summed output
+    (conv_last is linear in it), so `maps.sum((1, 2))` is `channel_contributions`. H x W is the
+    resolution conv_last sees (the output's for SRResNet and RRDBNet). `x` is moved to the net's
+    device and dtype.
+    """
+    conv_last = getattr(net, "conv_last", None)
+    if not isinstance(conv_last, torch.nn.Module):
+        raise ValueError(f"{type(net).__name__} has no conv_last layer to attribute to")
+    ref = next(net.parameters(), None)
+    if ref is not None:
+        x = x.to(device=ref.device, dtype=ref.dtype)
     held = {}
 
     def pre_hook(_module, inputs):
         held["a"] = inputs[0].detach().requires_grad_(True)
         return (held["a"],)
 
-    handle = net.conv_last.register_forward_pre_hook(pre_hook)
+    handle = conv_last.register_forward_pre_hook(pre_hook)
     try:
         with torch.enable_grad():
             out = net(x)
             (grad,) = torch.autograd.grad(out.sum(), held["a"])
     finally:
         handle.remove()
-    return (held["a"] * grad).sum(dim=(0, 2, 3)).detach().cpu().double().numpy()
+    return (held["a"] * grad).sum(dim=0).detach().cpu().double().numpy()
+
+
+def channel_contributions(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Signed contribution of each channel of conv_last's input to the summed output."""
+    return channel_maps(net, x).sum(axis=(1, 2))
 
 
 def channel_saliency(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:

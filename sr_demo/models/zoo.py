@@ -1,8 +1,10 @@
 """The one table of user-visible models; the UI's dropdowns and the CLI's
 `models` listing are generated from it.
 
-Adding a trained model is one `ZooEntry(...)` in `_LEARNED` (its weights in
-`models/`, its card as `models/NAME.json`).
+Every training recipe (`training/recipes.py`) has an entry. One whose weights
+are not in `models/` yet waits in `_PENDING` (unpinned) and stays hidden by
+`available_entries()`; publishing it (`training/evaluate.py`) moves it to
+`_LEARNED` with the sha256 of its weights (its card is `models/NAME.json`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ class ZooEntry:
     """One model: how to build it, where its weights are, what it is.
 
     `name` is `arch-variant-xS`; `weights` a file name in `models_dir()` (or
-    the download cache); `sha256` of that file; `url` for published weights.
+    the download cache); `sha256` of that file; `url` for published weights;
+    `twin_of` the entry this one differs from in a single factor (dropout,
+    global residual), for the RDSR study.
     """
 
     name: str
@@ -42,6 +46,7 @@ class ZooEntry:
     supports_half: bool = True
     tiling_ok: bool = True
     family: Literal["baseline", "cnn", "transformer"] = "cnn"
+    twin_of: str | None = None
 
 
 _BASELINE_TEXT = {
@@ -64,7 +69,11 @@ _BASELINES = tuple(
     for scale in (2, 3, 4, 16)
 )
 
-# Learned models join here once training/ has produced their weights and card.
+# Weights trained by training/ on photos from Debian packages: one licence for all of them.
+_TRAINED_LICENCE = ("CC-BY-SA-4.0 (trained on PD/CC0/CC-BY/CC-BY-SA photos and GPL-2+/LGPL-3 wallpapers; "
+                    "see card)")
+
+# Learned models with shipped weights (sha256 pinned) and a card.
 _LEARNED: tuple[ZooEntry, ...] = (
     ZooEntry(
         name="fsrcnn-x4",
@@ -74,14 +83,210 @@ _LEARNED: tuple[ZooEntry, ...] = (
         training="bicubic",
         weights="fsrcnn-x4.safetensors",
         sha256="2987cd0da9fbcfac6351234c7ae825fb43cee04fd41e6e0b5858bc7f52b16df7",
-        licence="CC-BY-SA-4.0 (trained on PD/CC0/CC-BY/CC-BY-SA photos and GPL-2+/LGPL-3 wallpapers; see card)",
+        licence=_TRAINED_LICENCE,
         card="fsrcnn-x4.md",
         description="FSRCNN (Dong et al. 2016) on RGB, 25k parameters, trained on a CPU: "
         "a small gain over bicubic (see its card).",
     ),
 )
 
-ZOO: tuple[ZooEntry, ...] = _BASELINES + _LEARNED
+# Declared from training/recipes.py, waiting for GPU training (`python training/run_pending.py`):
+# hidden by available_entries() until models/NAME.safetensors exists. sha256=None on purpose: it is
+# pinned (and the entry moved to _LEARNED) when training/evaluate.py publishes the trained weights.
+_SRRESNET = {"num_feat": 64, "num_block": 16}
+_RRDB_LIGHT = {"num_feat": 64, "num_block": 3, "num_grow_ch": 32}
+_PENDING: tuple[ZooEntry, ...] = (
+    ZooEntry(
+        name="edsr-baseline-x2",
+        arch="edsr",
+        scale=2,
+        arch_kwargs={"num_feat": 64, "num_block": 16},
+        training="bicubic",
+        weights="edsr-baseline-x2.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="edsr-baseline-x2.md",
+        description="EDSR baseline (Lim et al. 2017), 16 blocks x 64 channels, x2.",
+    ),
+    ZooEntry(
+        name="edsr-baseline-x4",
+        arch="edsr",
+        scale=4,
+        arch_kwargs={"num_feat": 64, "num_block": 16},
+        training="bicubic",
+        weights="edsr-baseline-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="edsr-baseline-x4.md",
+        description="EDSR baseline (Lim et al. 2017), 16 blocks x 64 channels, x4.",
+    ),
+    ZooEntry(
+        name="msrresnet-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs=dict(_SRRESNET),
+        training="bicubic",
+        weights="msrresnet-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="msrresnet-x4.md",
+        description="MSRResNet (SRResNet without BN, BasicSR), 16 blocks, x4.",
+    ),
+    ZooEntry(
+        name="rrdb-light-x4",
+        arch="rrdbnet",
+        scale=4,
+        arch_kwargs=dict(_RRDB_LIGHT),
+        training="bicubic",
+        weights="rrdb-light-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="rrdb-light-x4.md",
+        description="RRDBNet (ESRGAN's generator, Wang et al. 2018) with 3 RRDB blocks, PSNR-trained, x4.",
+    ),
+    ZooEntry(
+        name="edsr-x16",
+        arch="edsr",
+        scale=16,
+        arch_kwargs={"num_feat": 64, "num_block": 16},
+        training="bicubic",
+        weights="edsr-x16.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="edsr-x16.md",
+        description="EDSR baseline body with a x16 sub-pixel tail (4 x2 stages).",
+    ),
+    ZooEntry(
+        name="a2n-x2",
+        arch="a2n",
+        scale=2,
+        arch_kwargs={"num_feat": 40, "num_up_feat": 24, "num_block": 16},
+        training="bicubic",
+        weights="a2n-x2.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="a2n-x2.md",
+        description="A2N, attention in attention (Chen et al. 2021), 16 blocks, x2.",
+    ),
+    ZooEntry(
+        name="a2n-x4",
+        arch="a2n",
+        scale=4,
+        arch_kwargs={"num_feat": 40, "num_up_feat": 24, "num_block": 16},
+        training="bicubic",
+        weights="a2n-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="a2n-x4.md",
+        description="A2N, attention in attention (Chen et al. 2021), 16 blocks, x4.",
+    ),
+    ZooEntry(
+        name="swinir-light-x4",
+        arch="swinir",
+        scale=4,
+        arch_kwargs={"img_size": 16},
+        training="bicubic",
+        weights="swinir-light-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="swinir-light-x4.md",
+        description="SwinIR lightweight (Liang et al. 2021): embed 60, 4 stages of depth 6, window 8, x4.",
+        supports_half=False,  # as the SwinIR class (and spandrel) declare
+        tiling_ok=False,  # absolute windows: a tile is processed differently from the whole image
+        family="transformer",
+    ),
+    # RDSR study (issue 4): twins differ from their `twin_of` in one factor only.
+    ZooEntry(
+        name="srresnet-real-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs=dict(_SRRESNET),
+        training="realesrgan",
+        weights="srresnet-real-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="srresnet-real-x4.md",
+        description="MSRResNet, 16 blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4.",
+    ),
+    ZooEntry(
+        name="srresnet-real-dropout-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs={**_SRRESNET, "dropout": 0.7},
+        training="realesrgan",
+        weights="srresnet-real-dropout-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="srresnet-real-dropout-x4.md",
+        description="As srresnet-real-x4 plus Dropout2d(0.7) before conv_last (RDSR), x4.",
+        twin_of="srresnet-real-x4",
+    ),
+    ZooEntry(
+        name="srresnet-real-dropout-mid-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs={**_SRRESNET, "dropout": 0.7, "dropout_position": "middle"},
+        training="realesrgan",
+        weights="srresnet-real-dropout-mid-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="srresnet-real-dropout-mid-x4.md",
+        description="As srresnet-real-x4 plus Dropout2d(0.7) after body block 8 of 16 (RDSR position check), x4.",
+        twin_of="srresnet-real-x4",
+    ),
+    ZooEntry(
+        name="rrdb-real-x4",
+        arch="rrdbnet",
+        scale=4,
+        arch_kwargs=dict(_RRDB_LIGHT),
+        training="realesrgan",
+        weights="rrdb-real-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="rrdb-real-x4.md",
+        description="RRDBNet, 3 RRDB blocks, trained on the Real-ESRGAN pipeline (RDSR baseline), x4.",
+    ),
+    ZooEntry(
+        name="rrdb-real-dropout-x4",
+        arch="rrdbnet",
+        scale=4,
+        arch_kwargs={**_RRDB_LIGHT, "dropout": 0.5},
+        training="realesrgan",
+        weights="rrdb-real-dropout-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="rrdb-real-dropout-x4.md",
+        description="As rrdb-real-x4 plus Dropout2d(0.5) before conv_last (RDSR), x4.",
+        twin_of="rrdb-real-x4",
+    ),
+    ZooEntry(
+        name="msrresnet-nogr-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs={**_SRRESNET, "global_residual": False},
+        training="bicubic",
+        weights="msrresnet-nogr-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="msrresnet-nogr-x4.md",
+        description="msrresnet-x4 without its global residual (DDR factor 1), x4.",
+        twin_of="msrresnet-x4",
+    ),
+    ZooEntry(
+        name="srresnet-gan-x4",
+        arch="srresnet",
+        scale=4,
+        arch_kwargs=dict(_SRRESNET),
+        training="bicubic",
+        weights="srresnet-gan-x4.safetensors",
+        sha256=None,
+        licence=_TRAINED_LICENCE,
+        card="srresnet-gan-x4.md",
+        description="msrresnet-x4 fine-tuned with L1 + adversarial loss (DDR factor 2; GAN textures), x4.",
+    ),
+)
+
+ZOO: tuple[ZooEntry, ...] = _BASELINES + _LEARNED + _PENDING
 
 
 def zoo_names() -> tuple[str, ...]:

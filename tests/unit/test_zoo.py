@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import recipes  # training/recipes.py: training/ is on sys.path (tests/conftest.py)
 import torch
 
 from sr_demo.errors import UserError
 from sr_demo.models import zoo
-from sr_demo.models.loader import load_zoo_model
+from sr_demo.models.loader import file_sha256, load_zoo_model
 from sr_demo.models.runner import upscale
 
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)$")
@@ -100,3 +101,45 @@ def test_describe_entries_rows():
     assert set(rows) == set(zoo.zoo_names())
     assert rows["bicubic-x4"]["params"] == 0 and rows["bicubic-x4"]["available"] is True
     json.dumps(list(rows.values()))  # JSON-ready for `sr-demo models --json`
+
+
+# --- the zoo and the training recipes agree; shipped weights are pinned -------------------------
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.mark.parametrize("recipe", list(recipes.RECIPES.values()), ids=lambda r: r.name)
+def test_every_recipe_has_a_matching_zoo_entry(recipe):
+    entry = zoo.get_entry(recipe.name)
+    assert (entry.arch, entry.scale, dict(entry.arch_kwargs), entry.training) == (
+        recipe.arch, recipe.scale, dict(recipe.arch_kwargs), recipe.training)
+    assert entry.twin_of == recipe.twin_of and entry.pad_multiple == recipe.pad_multiple
+    assert entry.weights == f"{recipe.name}.safetensors" and entry.card == f"{recipe.name}.md"
+
+
+def test_twins_point_at_learned_entries_of_the_same_scale():
+    twins = [e for e in zoo.ZOO if e.twin_of]
+    assert {e.name for e in twins} >= {"srresnet-real-dropout-x4", "srresnet-real-dropout-mid-x4",
+                                       "rrdb-real-dropout-x4", "msrresnet-nogr-x4"}
+    for entry in twins:
+        twin = zoo.get_entry(entry.twin_of)
+        assert twin.family != "baseline" and (twin.arch, twin.scale, twin.training) == (
+            entry.arch, entry.scale, entry.training)
+
+
+@pytest.mark.parametrize("entry", [e for e in zoo.ZOO if e.weights], ids=lambda e: e.name)
+def test_shipped_weights_are_pinned(entry):
+    """A weights file in the repo's models/ can never be served unpinned (or with a stale pin)."""
+    path = REPO_MODELS / entry.weights
+    if not path.is_file():
+        assert entry.sha256 is None or entry.url, f"{entry.name} pins a sha256 but ships no weights"
+        return
+    assert entry.sha256 is not None, f"{entry.name}: {path.name} is shipped but its sha256 is not pinned"
+    assert entry.sha256 == file_sha256(path)
+
+
+def test_unshipped_entries_stay_hidden(tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
+    assert [e.name for e in zoo.available_entries() if e.family != "baseline"] == []
+    (tmp_path / "srresnet-real-dropout-x4.safetensors").write_bytes(b"")
+    assert "srresnet-real-dropout-x4" in {e.name for e in zoo.available_entries()}

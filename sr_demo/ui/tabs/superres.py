@@ -12,6 +12,7 @@ import numpy as np
 from sr_demo.errors import UserError
 from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import gradio_progress, guarded
+from sr_demo.ui.tabs import dropout_study
 
 TAB_ID = "superresolve"
 HR_LABEL = "HR reference"
@@ -235,6 +236,7 @@ def build(triple: gr.State | None = None) -> dict:
             loupe = gr.Image(label="Loupe: the same crop of every output, pixels enlarged", format="png",
                              interactive=False, elem_id="sr-loupe")
             bundle = gr.File(label="Download everything (PNGs, spec, seed, scores, weights sha256)")
+    dropout_study.build(hr_image)
 
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
