@@ -68,12 +68,14 @@ def load_model(ref: str, models: Path) -> tuple[str, dict, torch.nn.Module, bool
         recipe = RECIPES[ref].to_dict()
         sd = load_file(str(shipped))
         is_shipped = True
+        card = models / f"{ref}.json"
+        recipe["iterations"] = json.loads(card.read_text())["iterations"] if card.is_file() else None
     else:
         path = Path(ref) / "last.pt" if Path(ref).is_dir() else Path(ref)
         if not path.is_file():
             raise SystemExit(f"{ref}: neither shipped weights {shipped} nor a run folder with last.pt")
         ck = torch.load(path, map_location="cpu", weights_only=False)
-        recipe, sd = ck["recipe"], ck["ema"]
+        recipe, sd = dict(ck["recipe"], iterations=ck.get("iteration")), ck["ema"]
         is_shipped = SEED_SEP in recipe["name"]  # study seeds are final in their run folders
     if recipe["scale"] != SCALE:
         raise SystemExit(f"{ref}: the study is x{SCALE}, model is x{recipe['scale']}")
@@ -105,7 +107,8 @@ def study(refs: list[str], heldout: Path | None = None, models: Path | None = No
         return {pr: [psnr(upscale(lr), hr, SCALE, True) for _, hr, lr in lr_sets[pr]] for pr in PRESETS}
 
     per_photo = {"bicubic": table(lambda lr: quantise(imresize(lr, scale=SCALE)))}
-    recipes, shipped = {}, []
+    recipes: dict[str, dict] = {}
+    shipped = []
     for ref in refs:
         name, recipe, net, is_shipped = load_model(ref, models)
         net = net.to(dev)
@@ -125,6 +128,9 @@ def study(refs: list[str], heldout: Path | None = None, models: Path | None = No
         if twin in per_photo:
             mine, theirs = rows(name), rows(twin)
             by_pair.setdefault((base, twin_base), []).append((seed, {k: mine[k] - theirs[k] for k in mine}))
+            its = (recipe.get("iterations"), recipes[twin].get("iterations"))
+            if its[0] != its[1]:  # twins must be trained exactly as long (run_pending.py keeps them together)
+                note = (note + " " if note else "") + f"{name} has {its[0]} training iterations, {twin} {its[1]}."
     pairs = []
     for (base, twin_base), runs in by_pair.items():
         runs.sort(key=lambda r: r[0])

@@ -395,3 +395,13 @@ def test_gan_card_compares_with_its_parent(tmp_path, monkeypatch):
                                               abs=1e-3)
     assert card["target_met"] == (card["gain_db"] >= 1.0 and g["sharpness_gain"] >= 0.1)
     assert "PSNR-Y drop against the parent" in evaluate.card_markdown(dict(card, sha256="x"))
+
+
+def test_study_notes_twins_trained_for_different_lengths(tmp_path):
+    heldout = _tiny_heldout(tmp_path, 2)
+    runs = []
+    for name, kw, twin, its in (("base-x4", {}, None, 10), ("drop-x4", dict(dropout=0.7), "base-x4", 7)):
+        recipe = dict(name=name, arch="srresnet", scale=4, twin_of=twin, arch_kwargs=dict(num_feat=8, num_block=2, **kw))
+        runs.append(_save_run(tmp_path / name, recipe, MSRResNet(scale=4, num_feat=8, num_block=2, **kw), its, its))
+    res = study.study(runs, heldout, tmp_path / "none", resamples=100)
+    assert "drop-x4 has 7 training iterations, base-x4 10" in res["note"]
