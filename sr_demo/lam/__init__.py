@@ -13,8 +13,7 @@ Names resolve lazily (PEP 562), so importing the package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sr_demo._lazy import lazy_exports
 
 _EXPORTS = {
     "compute_lam": "run",
@@ -32,14 +31,4 @@ _EXPORTS = {
     "clear_cache": "cache",
     "branch_weights": "branches",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

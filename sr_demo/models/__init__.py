@@ -6,8 +6,7 @@ never imports torch-heavy code or spandrel until a name is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sr_demo._lazy import lazy_exports
 
 _EXPORTS = {
     "ZOO": "zoo",
@@ -24,14 +23,4 @@ _EXPORTS = {
     "upscale": "runner",
     "RunResult": "runner",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

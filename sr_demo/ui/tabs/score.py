@@ -240,48 +240,30 @@ def agreement_figure(state: dict):
 
 @guarded
 def shift_demo(state: dict | None, name: str | None, shift: int):
-    """PSNR-Y, SSIM-Y and SWDN of one image moved 0..4 px right against the reference; the same
-    reference window for every shift, so only the misalignment changes."""
+    """PSNR-Y, SSIM-Y and SWDN of one image moved 0..4 px right against the reference (sr_demo.iqa.shift)."""
     import plotly.graph_objects as go
 
-    from sr_demo.iqa import METRICS, score
+    from sr_demo.iqa import METRICS
+    from sr_demo.iqa.shift import quality_lost_curve, shift_curves
 
     if not state:
         raise UserError("Score some images first.")
     img = state["images"].get(name) if name else next(iter(state["images"].values()))
     if img is None:
         raise UserError(f"{name} is not among the scored images.")
-    ref = state["ref"]
-    w = ref.shape[1] - SHIFT_MAX
-    curves = {m: [] for m in SHIFT_METRICS}
-    for m in SHIFT_METRICS:
-        try:
-            curves[m] = [score(m, img[:, s:s + w], ref[:, :w], state["crop"]) for s in range(SHIFT_MAX + 1)]
-        except UserError as exc:
-            if m != "swdn":
-                raise
-            gr.Warning(f"SWDN left out of the shift demo: {exc}")
-            del curves[m]
+    curves, skipped = shift_curves(img, state["ref"], SHIFT_METRICS, SHIFT_MAX, state["crop"])
+    for m, why in skipped.items():
+        gr.Warning(f"{METRICS[m].label} left out of the shift demo: {why}")
     fig = go.Figure()
     for m, values in curves.items():
-        base = values[0]
-        rel = [_relative(v, base, METRICS[m].lower_better) for v in values]
-        fig.add_scatter(x=list(range(SHIFT_MAX + 1)), y=rel, mode="lines+markers", name=METRICS[m].label)
+        fig.add_scatter(x=list(range(SHIFT_MAX + 1)), y=quality_lost_curve(m, values), mode="lines+markers",
+                        name=METRICS[m].label)
     fig.add_vline(x=int(shift), line_dash="dot")
     fig.update_layout(height=320, xaxis_title="shift (px)", yaxis_title="quality lost vs. no shift (%)",
                       margin=dict(l=40, r=10, t=30, b=40))
     s = int(shift)
     rows = [[METRICS[m].label + " " + METRICS[m].arrow, _fmt(curves[m][0]), _fmt(curves[m][s])] for m in curves]
     return fig, gr.Dataframe(value=rows, headers=["metric", "no shift", f"shifted {s} px"])
-
-
-def _relative(value: float, base: float, lower_better: bool) -> float:
-    """Percent of quality lost relative to no shift: PSNR/SSIM falls, SWDN distance rises."""
-    if not math.isfinite(base):
-        base = 100.0  # PSNR of identical images: show the drop from a nominal 100 dB
-    if lower_better:
-        return 100.0 * (value - base) / max(abs(value), abs(base), 1e-9) if value != base else 0.0
-    return 100.0 * (base - value) / max(abs(base), 1e-9)
 
 
 def judge_start(state: dict):
