@@ -131,6 +131,10 @@ def test_default_models_prefer_the_learned_x4_zoo(monkeypatch, tmp_path):
     from sr_demo.models import available_entries
 
     learned = [e.name for e in available_entries() if e.family != "baseline" and e.scale == 4]
-    assert stab.default_models() == (learned or ["bicubic-x4"])
+    assert stab.default_models() == (learned[:2] or ["bicubic-x4"])
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no shipped weights at all
     assert stab.default_models() == ["bicubic-x4"]
+    for name in ("srresnet-real-x4", "rrdb-real-x4", "fsrcnn-x4", "msrresnet-x4"):  # a grown zoo
+        (tmp_path / f"{name}.safetensors").write_bytes(b"")
+    assert stab.default_models() == ["fsrcnn-x4", "msrresnet-x4"]  # bicubic-trained first, two at most
+    assert stab.default_models(limit=3) == ["fsrcnn-x4", "msrresnet-x4", "srresnet-real-x4"]

@@ -28,12 +28,14 @@ def model_choices() -> list[str]:
     return [entry.name for entry in available_entries()]
 
 
-def default_models() -> list[str]:
-    """The learned ×4 models when the zoo has some (bicubic comes along as reference), else bicubic-x4."""
+def default_models(limit: int = 2) -> list[str]:
+    """At most `limit` learned ×4 models, bicubic-trained first (bicubic comes along as reference),
+    else bicubic-x4: a first click stays quick on a CPU however large the zoo grows."""
     from sr_demo.models import available_entries
 
-    learned = [e.name for e in available_entries() if e.family != "baseline" and e.scale == 4]
-    return learned or ["bicubic-x4"]
+    learned = [e for e in available_entries() if e.family != "baseline" and e.scale == 4]
+    learned.sort(key=lambda e: e.training != "bicubic")  # stable: zoo order within each group
+    return [e.name for e in learned[:limit]] or ["bicubic-x4"]
 
 
 @guarded
