@@ -133,10 +133,12 @@ def cmd_models(args: argparse.Namespace) -> None:
 
     rows = describe_entries()
     width = max(len(r["name"]) for r in rows)
-    lines = [f"{'name':<{width}} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}"]
+    lines = [f"{'name':<{width}} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}  status"]
     for r in rows:
         psnr = f"{r['psnr_y']:.2f}" if r.get("psnr_y") is not None else "-"
-        lines.append(f"{r['name']:<{width}} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}")
+        status = "ready" if r["available"] else "not trained yet (training/run_pending.py)"
+        lines.append(f"{r['name']:<{width}} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}  "
+                     f"{status}")
     _emit(args, {"models": rows}, "\n".join(lines))
 
 
