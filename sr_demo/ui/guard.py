@@ -47,3 +47,14 @@ def gradio_progress(progress: gr.Progress):
         progress(fraction, desc=text)
 
     return update
+
+
+def as_seed(value) -> int:
+    """A seed from a form field or an API call: a whole number, or a clear message (range checked downstream)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"The seed must be a whole number from 0, got {value!r}.") from None
+    if not number.is_integer():
+        raise UserError(f"The seed must be a whole number from 0, got {value!r}.")
+    return int(number)

@@ -271,3 +271,24 @@ def test_study_table_absent_present_and_malformed(tmp_path, monkeypatch):
 def test_study_text_without_a_study_gives_the_command():
     text = dtab.study_text(None)
     assert "has not been run on trained weights yet" in text and "python training/evaluate.py --study rdsr" in text
+
+
+@pytest.mark.parametrize("seed, match", [(None, "whole number"), ("abc", "whole number"), (1.5, "whole number"),
+                                         (-5, r"\[0, 2\^32\)")])
+def test_bad_seeds_get_a_clear_message(with_twins, seed, match):
+    with pytest.raises(gr.Error, match=match):
+        dtab.compare(str(HELDOUT / "gcompris-erase-kingfisher_0.png"), None, MODEL, "clean", seed,
+                     progress=_noop_progress)
+
+
+def test_hostile_images_get_a_clear_message(with_twins, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(tmp_path / "tiny.png")
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnonsense")
+    for name, match in (("tiny.png", "at least 8 pixels"), ("corrupt.png", "not an image")):
+        with pytest.raises(gr.Error, match=match):
+            dtab.compare(str(tmp_path / name), None, MODEL, "blur", 0, progress=_noop_progress)
+    Image.fromarray((np.random.default_rng(0).random((64, 64)) * 65535).astype(np.uint16)).save(tmp_path / "g16.png")
+    lr = dtab.compare(str(tmp_path / "g16.png"), None, MODEL, "blur", 0, progress=_noop_progress)[0]
+    assert lr.shape[2] == 3  # 16-bit grey becomes RGB: it runs

@@ -138,3 +138,10 @@ def test_default_models_prefer_the_learned_x4_zoo(monkeypatch, tmp_path):
         (tmp_path / f"{name}.safetensors").write_bytes(b"")
     assert stab.default_models() == ["fsrcnn-x4", "msrresnet-x4"]  # bicubic-trained first, two at most
     assert stab.default_models(limit=3) == ["fsrcnn-x4", "msrresnet-x4", "srresnet-real-x4"]
+
+
+@pytest.mark.parametrize("seed", [None, "x", 2.5])
+def test_degrade_refuses_a_seed_that_is_not_a_whole_number(chelsea_path, seed):
+    with pytest.raises(gr.Error, match="whole number"):
+        _degrade(chelsea_path, seed=seed)
+    assert _degrade(chelsea_path, seed=4.0)[0][2]  # 4.0 from a number box is the seed 4

@@ -11,7 +11,7 @@ import numpy as np
 
 from sr_demo.errors import UserError
 from sr_demo.ui.components import upload_image
-from sr_demo.ui.guard import guarded
+from sr_demo.ui.guard import as_seed, guarded
 
 SCALES = [2, 3, 4, 8, 16]
 DEFAULT_PRESET = "blur+noise+jpeg"
@@ -106,7 +106,7 @@ def run_degrade(image_path, seed, spec_json, *controls, progress=gr.Progress()):
     image = load_image(image_path)
     spec = _spec_from_json_or_controls(spec_json, list(controls))
     progress(0.4, desc="degrading")
-    result = degrade(image.rgb, spec, int(seed))
+    result = degrade(image.rgb, spec, as_seed(seed))
     record = result.record()
     out_dir = Path(tempfile.mkdtemp(prefix="srlab_degrade_"))
     lr_path = save_png(result.lr, out_dir / f"lr_x{spec.scale}_seed{result.seed}.png")

@@ -12,7 +12,7 @@ import gradio as gr
 
 from sr_demo.errors import UserError
 from sr_demo.ui.components import upload_image
-from sr_demo.ui.guard import gradio_progress, guarded
+from sr_demo.ui.guard import as_seed, gradio_progress, guarded
 
 HELDOUT_DIR = Path(__file__).resolve().parents[3] / "examples" / "heldout"
 TABLE_HEADERS = ["model", "PSNR-Y ↑", "SSIM-Y ↑", "Gini (0 = even)", "entropy (1 = even)"]
@@ -79,10 +79,8 @@ def compare(image_path: str | None, tab_hr_path: str | None, model: str | None, 
     path = image_path or tab_hr_path
     if not path:
         raise UserError("Choose an HR image: upload one here, pick a held-out crop, or set the tab's HR reference.")
-    if seed is None:
-        raise UserError("Set a seed (an integer from 0).")
     loaded = load_image(path)
-    res = compare_twins(loaded.rgb, pair.model, pair.twin, preset, int(seed), progress=gradio_progress(progress))
+    res = compare_twins(loaded.rgb, pair.model, pair.twin, preset, as_seed(seed), progress=gradio_progress(progress))
     twin, variant = res.results
 
     def sr_image(r):
