@@ -106,6 +106,7 @@ def test_no_twins_gives_the_pending_message(tmp_path, monkeypatch, chelsea_path)
     texts = [b.value or "" for b in demo.blocks.values() if isinstance(b, gr.Markdown)]
     assert any("pending GPU training" in t and "run_pending.py" in t for t in texts)
     assert comps["pair"].choices == [] and comps["pair"].value is None
+    assert comps["workspace"].visible is False  # nothing to compare: no button that can only fail
 
 
 # --- one comparison ----------------------------------------------------------------------------
@@ -212,6 +213,7 @@ def test_build_offers_the_pairs_and_the_heldout_examples(with_twins):
         hr_component = gr.Image(type="filepath")
         comps = dtab.build(hr_component)
     assert comps["pair"].value == MODEL and comps["preset"].value == "blur+noise+jpeg"
+    assert comps["workspace"].visible is True
     assert len(dtab.heldout_examples()) >= 8
     assert not comps["study"].visible  # no study file in this models dir
 

@@ -120,37 +120,40 @@ def build(hr_component: gr.components.Component | None = None) -> dict:
         gr.Markdown(INTRO)
         if not pairs:
             gr.Markdown(pending_text(), elem_id="dropout-pending")
-        with gr.Row():
-            with gr.Column(scale=1):
-                image = upload_image(label="HR image (else the HR reference above)", height=200,
-                                     elem_id="dropout-hr")
-                gr.Examples(heldout_examples(), inputs=image, examples_per_page=8,
-                            label="Held-out crops, never trained on (examples/heldout/CREDITS.md)")
-                pair = gr.Dropdown([(p.label, p.model) for p in pairs], value=pairs[0].model if pairs else None,
-                                   label="Twin pair", elem_id="dropout-pair")
-                preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET, label="Degradation preset (×4, RDSR test sets)",
-                                     elem_id="dropout-preset")
-                seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, label="Seed")
-                go = gr.Button("Compare twins", variant="primary", elem_id="dropout-go")
-                info = gr.Markdown(elem_id="dropout-info")
-            with gr.Column(scale=2):
-                with gr.Row():
-                    # no buttons over these narrow images: they would hide the labels (names and PSNR-Y)
-                    lr = gr.Image(label="Degraded LR", format="png", interactive=False, height=260, buttons=[],
-                                  elem_id="dropout-lr", elem_classes="pixelated")
-                    sr_twin = gr.Image(label="Twin", format="png", interactive=False, height=260, buttons=[],
-                                       elem_id="dropout-sr-twin")
-                    sr_model = gr.Image(label="Model", format="png", interactive=False, height=260, buttons=[],
-                                        elem_id="dropout-sr-model")
-                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="dropout-scores",
-                                     label="Scores against the HR (SR protocol, 4 px border cropped) and how evenly "
-                                           "the channels share the work")
-                plot = gr.Plot(label="Channel shares", show_label=False, elem_id="dropout-plot")
-        with gr.Row():
-            grid_twin = gr.Image(label="Channel saliency of the twin", format="png", interactive=False,
-                                 buttons=["download", "fullscreen"], elem_id="dropout-grid-twin")
-            grid_model = gr.Image(label="Channel saliency of the model", format="png", interactive=False,
-                                  buttons=["download", "fullscreen"], elem_id="dropout-grid-model")
+        # without a trained pair there is nothing to compare: only the explanation and the study show
+        with gr.Column(visible=bool(pairs), elem_id="dropout-workspace") as workspace:
+            with gr.Row():
+                with gr.Column(scale=1):
+                    image = upload_image(label="HR image (else the HR reference above)", height=200,
+                                         elem_id="dropout-hr")
+                    gr.Examples(heldout_examples(), inputs=image, examples_per_page=8,
+                                label="Held-out crops, never trained on (examples/heldout/CREDITS.md)")
+                    pair = gr.Dropdown([(p.label, p.model) for p in pairs],
+                                       value=pairs[0].model if pairs else None, label="Twin pair",
+                                       elem_id="dropout-pair")
+                    preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET,
+                                         label="Degradation preset (×4, RDSR test sets)", elem_id="dropout-preset")
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, label="Seed")
+                    go = gr.Button("Compare twins", variant="primary", elem_id="dropout-go")
+                    info = gr.Markdown(elem_id="dropout-info")
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        # no buttons over these narrow images: they would hide the labels (names and PSNR-Y)
+                        lr = gr.Image(label="Degraded LR", format="png", interactive=False, height=260,
+                                      buttons=[], elem_id="dropout-lr", elem_classes="pixelated")
+                        sr_twin = gr.Image(label="Twin", format="png", interactive=False, height=260, buttons=[],
+                                           elem_id="dropout-sr-twin")
+                        sr_model = gr.Image(label="Model", format="png", interactive=False, height=260, buttons=[],
+                                            elem_id="dropout-sr-model")
+                    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="dropout-scores",
+                                         label="Scores against the HR (SR protocol, 4 px border cropped) and how "
+                                               "evenly the channels share the work")
+                    plot = gr.Plot(label="Channel shares", show_label=False, elem_id="dropout-plot")
+            with gr.Row():
+                grid_twin = gr.Image(label="Channel saliency of the twin", format="png", interactive=False,
+                                     buttons=["download", "fullscreen"], elem_id="dropout-grid-twin")
+                grid_model = gr.Image(label="Channel saliency of the model", format="png", interactive=False,
+                                      buttons=["download", "fullscreen"], elem_id="dropout-grid-model")
         gr.Markdown(study_text(study), elem_id="dropout-study-text")
         study_rows = gr.Dataframe(value=study.rows if study else None, headers=study.headers if study else None,
                                   interactive=False, visible=bool(study and study.rows),
@@ -160,5 +163,5 @@ def build(hr_component: gr.components.Component | None = None) -> dict:
     go.click(compare, [image, hr_input, pair, preset, seed],
              [lr, sr_twin, sr_model, table, grid_twin, grid_model, plot, info],
              concurrency_id="gpu", concurrency_limit=1)
-    return {"accordion": accordion, "image": image, "pair": pair, "preset": preset, "seed": seed, "go": go,
-            "study": study_rows}
+    return {"accordion": accordion, "workspace": workspace, "image": image, "pair": pair, "preset": preset,
+            "seed": seed, "go": go, "study": study_rows}
