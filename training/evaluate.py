@@ -326,6 +326,7 @@ def card_markdown(c: dict) -> str:
         "",
         *_preset_section(c),
         *_gan_section(c),
+        *_study_section(c),
         f"Gain over bicubic: {c['gain_db']:+.2f} dB PSNR-Y"
         + (f" ({c['gain_basis']})" if c.get("gain_basis") else "") + f"; target {c['target_gain_db']:+.2f} dB"
         + (f" and a sharpness gain of {c['gan']['target_sharpness_gain']:+.2f} over {c['gan']['parent']}"
@@ -372,6 +373,23 @@ def _gan_section(c: dict) -> list[str]:
         lines.append(f"| {m} | {_f(r['psnr_y'])} | {_f(r['ssim_y'], 4)} | {_f(r['sharpness'], 3)} | {_f(r['niqe'])} |")
     return lines + ["", f"PSNR-Y drop against the parent: {g['psnr_drop_db']:.2f} dB; sharpness gain "
                         f"{g['sharpness_gain']:+.3f}.", ""]
+
+
+def _study_section(c: dict) -> list[str]:
+    """The model's rows of the RDSR dropout study (written by study.py's `evaluate.py --study rdsr`)."""
+    st = c.get("rdsr_study")
+    if not st:
+        return []
+    cols = [k for k in st["psnr_y"] if k != "mean"] + ["mean"]
+    lines = [f"RDSR dropout study (`{st['command']}`; table in README.md and models/rdsr-study.md), PSNR-Y (dB):", "",
+             "| | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols),
+             f"| {c['name']} | " + " | ".join(_f(st["psnr_y"][k]) for k in cols) + " |",
+             "| bicubic | " + " | ".join(_f(st["bicubic"][k]) for k in cols) + " |"]
+    for p in st["pairs"]:
+        d = p["diff"]["mean"]
+        lines.append(f"- {p['model']} minus {p['twin']} (seed {p['seed']}), mean over presets: {d['diff']:+.2f} dB, "
+                     f"paired bootstrap 95% interval [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]")
+    return lines + [""]
 
 
 def zoo_table(models: Path) -> str:

@@ -246,9 +246,17 @@ def test_evaluate_study_rdsr_end_to_end(tmp_path):
             r = recipes.get_recipe(recipes.seed_run_name(name, seed))
             torch.manual_seed(seed)
             _save_run(runs / r.name, r.to_dict(), build_arch(r.arch, scale=4, **r.arch_kwargs), 5, 5)
+    heldout = _tiny_heldout(tmp_path, 2)
+    base = recipes.RECIPES["srresnet-real-x4"]  # give one model a real card, as evaluate.py writes it
+    torch.manual_seed(0)
+    _save_run(runs / base.name, base.to_dict(), build_arch(base.arch, scale=4, **base.arch_kwargs), 5, 5)
+    ck = torch.load(runs / base.name / "last.pt", weights_only=False)
+    torch.save(dict(ck, elapsed=1.0, history=[]), runs / base.name / "last.pt")
+    assert evaluate.evaluate(base, weights_from=runs, models=models, heldout=heldout, readme=None, device="cpu",
+                             require_gain=False)["published"]
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{study.START}\nold\n{study.END}\nrest\n")
-    res = study.run_rdsr(models, runs, _tiny_heldout(tmp_path, 2), "cpu", readme, resamples=200)
+    res = study.run_rdsr(models, runs, heldout, "cpu", readme, resamples=200)
     assert set(res["psnr_y"]) == {"bicubic", *study.rdsr_models(), *[f"{n}@seed1235" for n in RDSR[:3]]}
     seeds = {(p["model"], p["seed"]) for p in res["pairs"]}
     assert ("srresnet-real-dropout-x4", "mean of 2 seeds") in seeds and ("rrdb-real-dropout-x4", 0) not in seeds
@@ -257,6 +265,11 @@ def test_evaluate_study_rdsr_end_to_end(tmp_path):
     assert "old" not in text and text.startswith("intro\n") and text.endswith("rest\n")
     assert study.COMMAND in text and "srresnet-real-dropout-mid-x4 - srresnet-real-x4" in text
     assert json.loads((models / "rdsr-study.json").read_text())["psnr_y"] == res["psnr_y"]
+    card = json.loads((models / "srresnet-real-x4.json").read_text())
+    assert card["rdsr_study"]["psnr_y"] == res["psnr_y"]["srresnet-real-x4"]
+    assert {p["model"] for p in card["rdsr_study"]["pairs"]} == {"srresnet-real-dropout-x4", "srresnet-real-dropout-mid-x4"}
+    md = (models / "srresnet-real-x4.md").read_text()
+    assert "RDSR dropout study" in md and "srresnet-real-dropout-x4 minus srresnet-real-x4 (seed mean of 2 seeds)" in md
 
 
 # --- run_pending: twins trained exactly as long, fine-tunes wait for their parent -----------
