@@ -428,7 +428,7 @@ def zoo_table(models: Path) -> str:
             f"[{c['name']}.md](models/{c['name']}.md) |"
         )
     if any(c.get("preset_scores") for c in cards):
-        lines += ["", "\* PSNR-Y and gain are means over the eight RDSR test presets (see the dropout study below)."]
+        lines += ["", "\\* PSNR-Y and gain are means over the eight RDSR test presets (see the dropout study below)."]
     return "\n".join(lines)
 
 
