@@ -418,3 +418,14 @@ def test_study_notes_twins_trained_for_different_lengths(tmp_path):
         runs.append(_save_run(tmp_path / name, recipe, MSRResNet(scale=4, num_feat=8, num_block=2, **kw), its, its))
     res = study.study(runs, heldout, tmp_path / "none", resamples=100)
     assert "drop-x4 has 7 training iterations, base-x4 10" in res["note"]
+
+
+def test_zoo_table_shows_real_world_models_by_their_preset_means(tmp_path):
+    presets = {p: dict(psnr_y=24.0 + i, bicubic_psnr_y=23.0 + i) for i, p in enumerate(evaluate.RDSR_PRESETS)}
+    card = dict(name="srresnet-real-x4", params=1, training="realesrgan", iterations=9, target_gain_db=1.0,
+                gain_db=1.0, target_met=True, heldout_scores=dict(psnr_y=20.0, ssim_y=0.5),
+                bicubic_scores=dict(psnr_y=19.0), preset_scores=presets)
+    (tmp_path / "srresnet-real-x4.json").write_text(json.dumps(card))
+    row = next(line for line in evaluate.zoo_table(tmp_path).splitlines() if "`srresnet-real-x4`" in line)
+    assert "realesrgan (8 presets\\*)" in row and "| 27.50 | 26.50 |" in row  # means 24..31 and 23..30
+    assert "means over the eight RDSR test presets" in evaluate.zoo_table(tmp_path)
