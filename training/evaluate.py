@@ -56,7 +56,7 @@ for _p in (str(ROOT), str(HERE)):
 
 from recipes import RECIPES, Recipe, get_recipe  # noqa: E402
 
-from sr_demo.degradations import degrade, imresize, preset_spec  # noqa: E402
+from sr_demo.degradations import RDSR_TEST_PRESETS, degrade, imresize, preset_spec  # noqa: E402
 from sr_demo.iqa import psnr, ssim  # noqa: E402
 from sr_demo.imaging import rgb_to_y  # noqa: E402
 from sr_demo.models.archs import build_arch  # noqa: E402
@@ -69,7 +69,7 @@ MANIFEST = ROOT / "training" / "manifest.json"
 README = ROOT / "README.md"
 START, END = "<!-- zoo-table:start -->", "<!-- zoo-table:end -->"
 FP16_TOLERANCE_DB = 0.01
-RDSR_PRESETS = ("clean", "blur", "noise", "jpeg", "blur+noise", "blur+jpeg", "noise+jpeg", "blur+noise+jpeg")
+RDSR_PRESETS = RDSR_TEST_PRESETS
 PROTOCOL = ("PSNR/SSIM per the SR protocol (sr_demo.iqa): [0,255] scale, `scale` border pixels cropped, "
             "BT.601 Y (16-235) and RGB; SR output clipped and rounded to 8 bit; "
             "LR = MATLAB bicubic imresize (antialiased) of the mod-cropped HR, rounded to 8 bit")

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from sr_demo.degradations import RDSR_TEST_PRESETS
 from sr_demo.errors import UserError
 
 SCALE = 4
-PRESETS = ("clean", "blur", "noise", "jpeg", "blur+noise", "blur+jpeg", "noise+jpeg", "blur+noise+jpeg")
+PRESETS = RDSR_TEST_PRESETS
 DEFAULT_PRESET = "blur+noise+jpeg"
 #: Side (LR px) of the centre crop whose channel saliency is computed: quick on a 2-core CPU.
 SALIENCY_CROP = 48

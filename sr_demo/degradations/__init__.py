@@ -7,7 +7,7 @@ any device), which agree.
 """
 
 from .pipeline import degrade, degrade_torch, sample_ops
-from .presets import PRESET_NAMES, preset_spec
+from .presets import PRESET_NAMES, RDSR_TEST_PRESETS, preset_spec
 from .resize import imresize
 from .spec import BlurSpec, DegradationSpec, NoiseSpec, RealESRGANConfig
 
@@ -21,5 +21,6 @@ __all__ = [
     "degrade_torch",
     "sample_ops",
     "PRESET_NAMES",
+    "RDSR_TEST_PRESETS",
     "preset_spec",
 ]

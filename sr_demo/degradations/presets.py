@@ -11,8 +11,8 @@ from sr_demo.errors import UserError
 
 from .spec import BlurSpec, DegradationSpec, NoiseSpec
 
-PRESET_NAMES = ("clean", "blur", "noise", "jpeg", "blur+noise", "blur+jpeg", "noise+jpeg", "blur+noise+jpeg",
-                "realesrgan")
+RDSR_TEST_PRESETS = ("clean", "blur", "noise", "jpeg", "blur+noise", "blur+jpeg", "noise+jpeg", "blur+noise+jpeg")
+PRESET_NAMES = (*RDSR_TEST_PRESETS, "realesrgan")
 
 
 def preset_spec(name: str, scale: int) -> DegradationSpec:
