@@ -174,7 +174,7 @@ def compare_twins(hr: np.ndarray, model: str, twin: str, preset: str = DEFAULT_P
                   progress: Progress | None = None) -> TwinComparison:
     """Degrade `hr` with `preset` at ×4 (seeded), super-resolve with both zoo models, score
     against the HR, and compute both channel saliency maps on the centre crop of the LR."""
-    from sr_demo.analysis.saliency import spread
+    from sr_demo.analysis.saliency import shares, spread
     from sr_demo.api import degrade, super_resolve
     from sr_demo.degradations import preset_spec
     from sr_demo.models import get_model
@@ -218,14 +218,13 @@ def compare_twins(hr: np.ndarray, model: str, twin: str, preset: str = DEFAULT_P
     results = {}
     for name in (model, twin):
         contrib = maps[name].sum(axis=(1, 2))
-        mag = np.abs(contrib)
-        shares = mag / mag.sum() if mag.sum() > 0 else np.full_like(mag, 1.0 / len(mag))
-        stats = spread(shares)
+        channel_shares = shares(contrib)
+        stats = spread(channel_shares)
         out = outputs[name]
         results[name] = TwinResult(
             name=name, sr=out.sr, metrics=dict(out.metrics), seconds=out.seconds, device=out.device,
-            contributions=contrib, shares=shares, gini=stats["gini"], entropy=stats["entropy"],
-            grid=render_grid(pooled[name], contrib, shares, limit, title=name))
+            contributions=contrib, shares=channel_shares, gini=stats["gini"], entropy=stats["entropy"],
+            grid=render_grid(pooled[name], contrib, channel_shares, limit, title=name))
         if out.note:
             notes.append(f"{name}: {out.note}")
     s = SCALE

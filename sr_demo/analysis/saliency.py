@@ -52,7 +52,12 @@ def channel_contributions(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def channel_saliency(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
     """|contribution| per channel, normalised to sum 1 (how the work is shared)."""
-    mag = np.abs(channel_contributions(net, x))
+    return shares(channel_contributions(net, x))
+
+
+def shares(contributions: np.ndarray) -> np.ndarray:
+    """|contribution| normalised to sum 1; equal shares when every channel contributes nothing."""
+    mag = np.abs(contributions)
     total = mag.sum()
     return mag / total if total > 0 else np.full_like(mag, 1.0 / len(mag))
 
