@@ -432,16 +432,22 @@ def zoo_table(models: Path) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, models: Path) -> bool:
-    """Replace the text between the markers; False (and a note) when they are missing."""
+def replace_section(readme: Path, start: str, end: str, body: str, what: str) -> bool:
+    """Replace the text between the `start` and `end` markers with `body` (which ends with a newline);
+    False (and a note naming `what`) when the markers are missing."""
     text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"{readme}: no {START} ... {END} markers; zoo table not written", file=sys.stderr)
+    if start not in text or end not in text:
+        print(f"{readme}: no {start} ... {end} markers; {what} not written", file=sys.stderr)
         return False
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{zoo_table(models)}\n{END}{tail}", encoding="utf-8")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{body}{end}{tail}", encoding="utf-8")
     return True
+
+
+def update_readme(readme: Path, models: Path) -> bool:
+    """README's zoo table regenerated from the cards in `models`."""
+    return replace_section(readme, START, END, zoo_table(models) + "\n", "zoo table")
 
 
 # --- one model -------------------------------------------------------------------------------------

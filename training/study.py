@@ -35,6 +35,7 @@ from evaluate import (  # noqa: E402
     heldout_folder,
     preset_pairs,
     quantise,
+    replace_section,
     run_model,
 )
 from recipes import RECIPES, SEED_SEP, get_recipe, seed_run_name  # noqa: E402
@@ -199,15 +200,7 @@ def rdsr_refs(models: Path, runs: Path) -> list[str]:
 
 
 def write_readme(readme: Path, md: str) -> bool:
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"{readme}: no {START} ... {END} markers; study table not written", file=sys.stderr)
-        return False
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    body = f"Measured by `{COMMAND}`:\n\n{md}"
-    readme.write_text(f"{head}{START}\n{body}{END}{tail}", encoding="utf-8")
-    return True
+    return replace_section(readme, START, END, f"Measured by `{COMMAND}`:\n\n{md}", "study table")
 
 
 def write_cards(res: dict, models: Path) -> None:
