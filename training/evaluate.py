@@ -189,25 +189,22 @@ def preset_scores(net: torch.nn.Module, folder: Path, scale: int, device: torch.
     return out
 
 
-def load_parent(name: str, weights_from: Path, models: Path) -> tuple[torch.nn.Module, str]:
-    """The `init_from` parent as measured today: its shipped weights, else its run's EMA."""
-    parent = get_recipe(name)
-    net = build_arch(parent.arch, scale=parent.scale, **parent.arch_kwargs)
-    shipped = Path(models) / f"{name}.safetensors"
-    if shipped.is_file():
-        from safetensors.torch import load_file
+def load_parent(recipe: Recipe, weights_from: Path, models: Path) -> tuple[torch.nn.Module, str]:
+    """The `init_from` parent, found as train.py finds it when the fine-tune starts (its complete run,
+    else its shipped weights), so the card compares with what the fine-tune grew from."""
+    from train import parent_weights
 
-        net.load_state_dict({k: v.float() for k, v in load_file(str(shipped)).items()})
-        return net.eval(), f"{_rel(shipped)} (sha256 {sha256_of(shipped)})"
-    ck = load_run(name, weights_from)
-    net.load_state_dict({k: v.float() for k, v in ck["ema"].items()})
-    return net.eval(), f"{_rel(Path(weights_from) / name / 'last.pt')} (iteration {ck['iteration']})"
+    sd, init = parent_weights(recipe, weights_from, models)
+    parent = get_recipe(recipe.init_from)
+    net = build_arch(parent.arch, scale=parent.scale, **parent.arch_kwargs)
+    net.load_state_dict({k: v.float() for k, v in sd.items()})
+    return net.eval(), f"{init['path']} ({init['source']}, iteration {init['iteration']}, sha256 {init['sha256']})"
 
 
 def gan_comparison(net, recipe: Recipe, pairs, model_scores: dict, weights_from: Path, models: Path,
                    device: torch.device) -> dict:
     """A GAN fine-tune next to its L1 parent and bicubic: PSNR/SSIM-Y, sharpness ratio, NIQE."""
-    parent, source = load_parent(recipe.init_from, weights_from, models)
+    parent, source = load_parent(recipe, weights_from, models)
     parent_scores, _ = measure(parent.to(device), pairs, recipe.scale, device)
     rows = {recipe.name: dict(psnr_y=model_scores["psnr_y"], ssim_y=model_scores["ssim_y"],
                               **perceptual_rows(net, pairs, recipe.scale, device)),

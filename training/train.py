@@ -283,12 +283,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parent_weights(recipe: Recipe, out: Path) -> tuple[dict[str, torch.Tensor], dict]:
+def parent_weights(recipe: Recipe, out: Path, models: Path | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     """The finished EMA weights a fine-tune (`recipe.init_from`) starts from,
     and a record of where they came from (for the checkpoint and the card).
 
     The parent's own run `out/PARENT/last.pt` when its schedule is complete,
-    else the shipped `models/PARENT.safetensors` (fp16), else SystemExit."""
+    else the shipped `PARENT.safetensors` (fp16) in `models` (default: the
+    zoo's models dir), else SystemExit."""
     parent = recipe.init_from
     ck_path = run_dir(out, parent) / "last.pt"
     missing = []
@@ -304,7 +305,7 @@ def parent_weights(recipe: Recipe, out: Path) -> tuple[dict[str, torch.Tensor], 
         missing.append(f"no {ck_path}")
     from sr_demo.models.zoo import models_dir
 
-    weights = models_dir() / f"{parent}.safetensors"
+    weights = Path(models or models_dir()) / f"{parent}.safetensors"
     if weights.is_file():
         from safetensors.torch import load_file
 
