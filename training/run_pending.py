@@ -51,6 +51,8 @@ for _p in (str(ROOT), str(HERE)):
 
 from recipes import RECIPES, SEED_SEP, get_recipe, study_runs  # noqa: E402
 
+from sr_demo.models.zoo import models_dir as zoo_models_dir  # noqa: E402
+
 DEFAULT_RUNS = ROOT / "training" / "runs"
 EVAL_MARGIN_S = 90  # held-out evaluation of all models + process start-up
 MIN_SLICE_S = 60
@@ -64,13 +66,6 @@ def _arg(path: Path) -> str:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
-
-
-def models_dir(override: Path | None) -> Path:
-    if override is not None:
-        return override
-    env = os.environ.get("SR_DEMO_MODELS_DIR")
-    return Path(env) if env else ROOT / "models"
 
 
 def card(name: str, models: Path) -> dict | None:
@@ -346,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or [*RECIPES, *study_runs()]
     for n in names:
         get_recipe(n)
-    models = models_dir(args.models_dir)
+    models = args.models_dir or zoo_models_dir()
     if args.unpack:
         unpack(args.unpack, args.out, models, ROOT / "README.md")
     t0 = time.time()
