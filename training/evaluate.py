@@ -114,13 +114,11 @@ def make_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarr
     return pairs
 
 
-def preset_pairs(folder: Path, scale: int, preset: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, HR mod-cropped, LR) with the LR made by an RDSR test preset; photo i uses seed i,
+def preset_pairs(pairs, scale: int, preset: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """`make_pairs`' photos with the LR made by an RDSR test preset instead; photo i uses seed i,
     so every model sees the same LR."""
-    pairs = []
-    for i, (name, hr, _) in enumerate(make_pairs(folder, scale)):
-        pairs.append((name, hr, quantise(degrade(hr, preset_spec(preset, scale), seed=i))))
-    return pairs
+    spec = preset_spec(preset, scale)
+    return [(name, hr, quantise(degrade(hr, spec, seed=i))) for i, (name, hr, _) in enumerate(pairs)]
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -179,11 +177,11 @@ def perceptual_rows(net: torch.nn.Module | None, pairs, scale: int, device: torc
     return dict(sharpness=float(np.mean(sharp)), niqe=float(np.mean(nat)))
 
 
-def preset_scores(net: torch.nn.Module, folder: Path, scale: int, device: torch.device) -> dict[str, dict]:
+def preset_scores(net: torch.nn.Module, clean_pairs, scale: int, device: torch.device) -> dict[str, dict]:
     """Mean PSNR-Y of `net` and of bicubic under each RDSR preset (the real-world models' measure)."""
     out = {}
     for preset in RDSR_PRESETS:
-        pairs = preset_pairs(folder, scale, preset)
+        pairs = preset_pairs(clean_pairs, scale, preset)
         out[preset] = dict(psnr_y=round(measure(net, pairs, scale, device)[0]["psnr_y"], 4),
                            bicubic_psnr_y=round(measure_bicubic(pairs, scale)[0]["psnr_y"], 4))
     return out
@@ -502,7 +500,7 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
     gain = model_scores["psnr_y"] - bic_scores["psnr_y"]
     extra = {}
     if recipe.training == "realesrgan":
-        extra["preset_scores"] = preset_scores(net, folder, recipe.scale, dev)
+        extra["preset_scores"] = preset_scores(net, pairs, recipe.scale, dev)
         gain = float(np.mean([v["psnr_y"] - v["bicubic_psnr_y"] for v in extra["preset_scores"].values()]))
         extra["gain_basis"] = f"mean PSNR-Y gain over bicubic under the {len(RDSR_PRESETS)} RDSR presets"
     target_met = gain >= recipe.target_gain_db

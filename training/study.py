@@ -33,6 +33,7 @@ from evaluate import (  # noqa: E402
     README,
     card_markdown,
     heldout_folder,
+    make_pairs,
     preset_pairs,
     quantise,
     replace_section,
@@ -100,7 +101,8 @@ def study(refs: list[str], heldout: Path | None = None, models: Path | None = No
     """PSNR-Y per model, preset and photo; bicubic; twin differences per seed with intervals."""
     models = Path(models) if models is not None else default_models_dir()
     folder, note = heldout_folder(heldout)
-    lr_sets = {pr: preset_pairs(folder, SCALE, pr) for pr in PRESETS}
+    clean = make_pairs(folder, SCALE)  # read once; each preset makes its own LR
+    lr_sets = {pr: preset_pairs(clean, SCALE, pr) for pr in PRESETS}
     names = [n for n, _, _ in lr_sets[PRESETS[0]]]
     dev = torch.device(device)
 
