@@ -33,8 +33,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def twins_url(tmp_path_factory):
-    """SR Lab in a subprocess whose models dir holds the shipped files plus two random-init twins."""
+def app_url(tmp_path_factory):
+    """This module's SR Lab (the e2e `page` fixture opens it): a subprocess whose models dir holds the
+    shipped files plus two random-init twins."""
     import torch
     from safetensors.torch import save_file
 
@@ -78,17 +79,7 @@ def twins_url(tmp_path_factory):
                 proc.kill()
 
 
-@pytest.fixture(scope="module")
-def twins_page(browser, twins_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(twins_url)
-    page.get_by_role("tab", name="Super-resolve").wait_for(timeout=60_000)
-    yield page
-    page.close()
-
-
-def test_compare_two_twins_on_a_heldout_crop(twins_page, shots):
-    page = twins_page
+def test_compare_two_twins_on_a_heldout_crop(page, shots):
     page.get_by_role("tab", name="Super-resolve").click()
     toggle = page.locator("#dropout-study").get_by_text("Dropout study (RDSR)").first
     toggle.scroll_into_view_if_needed()
