@@ -35,7 +35,6 @@ photo), with their PSNR drop against the parent and NIQE reported.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import shlex
@@ -57,9 +56,10 @@ for _p in (str(ROOT), str(HERE)):
 from recipes import RECIPES, Recipe, get_recipe  # noqa: E402
 
 from sr_demo.degradations import RDSR_TEST_PRESETS, degrade, imresize, preset_spec  # noqa: E402
-from sr_demo.iqa import psnr, ssim  # noqa: E402
 from sr_demo.imaging import rgb_to_y  # noqa: E402
+from sr_demo.iqa import psnr, ssim  # noqa: E402
 from sr_demo.models.archs import build_arch  # noqa: E402
+from sr_demo.models.loader import file_sha256  # noqa: E402
 from sr_demo.models.zoo import models_dir as default_models_dir  # noqa: E402
 
 DEFAULT_RUNS = ROOT / "training" / "runs"
@@ -270,10 +270,6 @@ def _rel(path: Path) -> str:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --- the cards ---------------------------------------------------------------------------------
@@ -571,7 +567,7 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
                                            "arch_kwargs": json.dumps(dict(recipe.arch_kwargs)),
                                            "scale": str(recipe.scale), "format": "pt"})
     weights.chmod(0o644)  # safetensors writes 0600
-    card["sha256"] = sha256_of(weights)
+    card["sha256"] = file_sha256(weights)
     card["weights_bytes"] = weights.stat().st_size
     (models / f"{recipe.name}.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     (models / f"{recipe.name}.md").write_text(card_markdown(card), encoding="utf-8")

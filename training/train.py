@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import math
 import os
@@ -75,6 +74,7 @@ from recipes import RECIPES, SEED_SEP, Recipe, get_recipe  # noqa: E402
 
 from sr_demo.degradations import degrade_torch, preset_spec  # noqa: E402
 from sr_demo.models.archs import build_arch  # noqa: E402
+from sr_demo.models.loader import file_sha256  # noqa: E402
 
 DEFAULT_DATA = ROOT / "data" / "train"
 DEFAULT_OUT = ROOT / "training" / "runs"
@@ -275,14 +275,6 @@ def _set_rng_states(s: dict) -> None:
     random.setstate(s["python"])
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def parent_weights(recipe: Recipe, out: Path, models: Path | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     """The finished EMA weights a fine-tune (`recipe.init_from`) starts from,
     and a record of where they came from (for the checkpoint and the card).
@@ -299,7 +291,7 @@ def parent_weights(recipe: Recipe, out: Path, models: Path | None = None) -> tup
             if ck["recipe"]["arch"] != recipe.arch:
                 raise SystemExit(f"{recipe.name}: parent {ck_path} is a {ck['recipe']['arch']}, not a {recipe.arch}")
             return ck["ema"], {"parent": parent, "source": "run", "path": _rel(ck_path), "iteration": ck["iteration"],
-                               "total_iters": ck["total_iters"], "sha256": sha256_of(ck_path)}
+                               "total_iters": ck["total_iters"], "sha256": file_sha256(ck_path)}
         missing.append(f"{ck_path} is incomplete (iteration {ck['iteration']}/{ck['total_iters']})")
     else:
         missing.append(f"no {ck_path}")
@@ -309,7 +301,7 @@ def parent_weights(recipe: Recipe, out: Path, models: Path | None = None) -> tup
     if weights.is_file():
         from safetensors.torch import load_file
 
-        digest = sha256_of(weights)
+        digest = file_sha256(weights)
         iteration = None
         card_path = weights.with_suffix(".json")
         if card_path.is_file():

@@ -6,15 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import evaluate
 import numpy as np
 import pytest
-import torch
-
-import evaluate
 import recipes
 import run_pending
 import study
+import torch
 import train
+
 from sr_demo.analysis.saliency import channel_contributions, channel_saliency, spread
 from sr_demo.models.archs import build_arch
 from sr_demo.models.archs.srresnet import MSRResNet
