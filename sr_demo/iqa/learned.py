@@ -144,12 +144,17 @@ class DISTS(nn.Module):
         return 1 - total.flatten()
 
 
+def _load_backbone(model: nn.Module, weights, what: str) -> None:
+    """The torchvision backbone's `features.*` tensors into `model.features`."""
+    model.features.load_state_dict(
+        {k.removeprefix("features."): v for k, v in _tensors(fetch(weights, what)).items()
+         if k.startswith("features.")})
+
+
 @lru_cache(maxsize=1)
 def load_lpips() -> LPIPS:
     model = LPIPS()
-    model.features.load_state_dict(
-        {k.removeprefix("features."): v for k, v in _tensors(fetch(ALEXNET, "LPIPS")).items()
-         if k.startswith("features.")})
+    _load_backbone(model, ALEXNET, "LPIPS")
     head = fetch(LPIPS_HEAD, "LPIPS")
     sd = _tensors(head)
     for i, (lin, c) in enumerate(zip(model.lins, LPIPS.CHANNELS)):
@@ -160,9 +165,7 @@ def load_lpips() -> LPIPS:
 @lru_cache(maxsize=1)
 def load_dists() -> DISTS:
     model = DISTS()
-    model.features.load_state_dict(
-        {k.removeprefix("features."): v for k, v in _tensors(fetch(VGG16, "DISTS")).items()
-         if k.startswith("features.")})
+    _load_backbone(model, VGG16, "DISTS")
     head = fetch(DISTS_HEAD, "DISTS")
     sd, n = _tensors(head), sum(DISTS.CHANNELS)
     model.alpha.data.copy_(_pick(sd, "alpha", (1, n, 1, 1), head.name))

@@ -60,35 +60,32 @@ def test_exact_mode_and_other_paths(lr_path):
         assert table[0][5] == "48×40 LR (whole image)" and 0 < table[0][1] < 100
 
 
-def test_uploaded_checkpoint_gets_a_map(lr_path, tmp_path):
+def _upload_and_run(lr_path, ckpt, net):
+    """Upload `net` as the checkpoint file `ckpt`, show it, run LAM next to bicubic-x2:
+    (label, state, run_lam's outputs)."""
     from safetensors.torch import save_file
 
-    from sr_demo.models.archs import build_arch
-
-    net = build_arch("edsr", num_feat=8, num_block=1, scale=2)
-    ckpt = tmp_path / "mine.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(ckpt))
     _, uploads, _ = stab.add_checkpoint(str(ckpt), {}, [])
     label = next(iter(uploads))
     _, state, _ = ltab.show_sr(lr_path, [label], 16, uploads, None)
-    _, table, _, _, _ = ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
-                                     progress=_noop_progress)
+    return label, state, ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
+                                      progress=_noop_progress)
+
+
+def test_uploaded_checkpoint_gets_a_map(lr_path, tmp_path):
+    from sr_demo.models.archs import build_arch
+
+    net = build_arch("edsr", num_feat=8, num_block=1, scale=2)
+    label, _, (_, table, _, _, _) = _upload_and_run(lr_path, tmp_path / "mine.safetensors", net)
     assert table[0][0] == label and table[0][4] == 1 + 2 + 1 + 1 + 0.5  # EDSR-1 at x2: field from its layers
 
 
 def test_a2n_checkpoint_shows_its_attention_branch_weights(lr_path, tmp_path):
-    from safetensors.torch import save_file
-
     from sr_demo.models.archs import build_arch
 
     net = build_arch("a2n", scale=2, num_feat=8, num_up_feat=4, num_block=3)
-    ckpt = tmp_path / "a2n_x2.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(ckpt))
-    _, uploads, _ = stab.add_checkpoint(str(ckpt), {}, [])
-    label = next(iter(uploads))
-    _, state, _ = ltab.show_sr(lr_path, [label], 16, uploads, None)
-    _, table, _, branches, _ = ltab.run_lam(state, [label, "bicubic-x2"], 16, 5, "blur", "context", uploads,
-                                            progress=_noop_progress)
+    label, state, (_, table, _, branches, _) = _upload_and_run(lr_path, tmp_path / "a2n_x2.safetensors", net)
     assert branches.visible and "depends on the crop" in table[0][-1]  # A2N pools globally: flagged
     (bars,) = json.loads(branches.value["plot"])["data"]
     with torch.no_grad():  # the 48x40 image is smaller than the 64 px context: the canvas is all of it
