@@ -87,13 +87,15 @@ def check_output_size(lr: np.ndarray, scale: int) -> None:
 
 
 def super_resolve(lr: np.ndarray, model, *, hr: np.ndarray | None = None, tile: int | None = None,
-                  device: str = "auto", progress: Progress | None = None) -> SuperResolved:
-    """Run `model` (a zoo name or a LoadedModel) on `lr`; score against `hr` when it matches."""
+                  device: str = "auto", progress: Progress | None = None,
+                  conditions: dict[str, float] | None = None) -> SuperResolved:
+    """Run `model` (a zoo name or a LoadedModel) on `lr`; score against `hr` when it matches.
+    `conditions`: per-run inputs of non-blind models (SRMD's noise_level)."""
     from sr_demo.models import get_model, upscale
 
     loaded = get_model(model) if isinstance(model, str) else model
     check_output_size(lr, loaded.scale)
-    result = upscale(loaded, lr, device=device, tile=tile, progress=progress)
+    result = upscale(loaded, lr, device=device, tile=tile, progress=progress, conditions=conditions)
     out = SuperResolved(model=loaded.name, scale=loaded.scale, sr=result.sr, seconds=result.seconds,
                         device=result.device, precision=result.precision, tiles=result.tiles,
                         sha256=loaded.sha256)

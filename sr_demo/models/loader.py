@@ -1,5 +1,6 @@
-"""Weights in, ready modules out: zoo models (shipped file -> cache -> URL,
-sha256-checked) and user uploads (our BasicSR layouts first, else spandrel).
+"""Weights in, ready modules out: zoo models (shipped file, registry-package
+files converted once into the cache, or a URL; sha256-checked) and user
+uploads (SR Lab's own layouts first, else spandrel).
 
 Checkpoints are untrusted: pickles load with `weights_only=True`, so one that
 needs code execution is refused instead of run.
@@ -8,6 +9,7 @@ needs code execution is refused instead of run.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -23,11 +25,22 @@ import torch
 from torch import nn
 
 from sr_demo.errors import UserError
-from sr_demo.models.archs import build_arch
-from sr_demo.models.zoo import ZooEntry, build_entry, get_entry, models_dir
+from sr_demo.models.archs import ArchSpec, arch_names, detect_arch, get_spec
+from sr_demo.models.packages import cache_dir, package_root
+from sr_demo.models.zoo import PackageFiles, Shipped, Url, ZooEntry, get_entry, models_dir
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt")
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model")
+
+
+#: spandrel architecture (lower case) -> why a crop changes what it computes (ours state it in their spec)
+_SPANDREL_CROP_SENSITIVE = {
+    "rcan": "global average pooling in its channel attention",
+    "swinir": "self-attention in windows fixed to the image grid",
+    "swin2sr": "self-attention in windows fixed to the image grid",
+    "hat": "windowed self-attention and global channel attention",
+    "dat": "self-attention in windows fixed to the image grid",
+}
 
 
 @dataclass
@@ -47,6 +60,36 @@ class LoadedModel:
     pad_multiple: int
     notes: str = ""
     min_size: int = 0  # smallest input side the model accepts (spandrel's size_requirements)
+    spec: ArchSpec | None = None  # None for architectures only spandrel knows
+
+    def __post_init__(self) -> None:
+        if self.spec is None and self.arch in arch_names():
+            self.spec = get_spec(self.arch)
+
+    @property
+    def crop_sensitive(self) -> str:
+        """Why a crop changes what the network computes ("" when it does not)."""
+        if self.spec is not None:
+            return self.spec.crop_sensitive
+        return _SPANDREL_CROP_SENSITIVE.get(self.arch.lower(), "")
+
+    @property
+    def receptive_radius(self) -> float | None:
+        """Theoretical receptive radius in LR pixels; None when unknown or global."""
+        if self.spec is None or self.spec.receptive_radius is None or self.crop_sensitive:
+            return None
+        return float(self.spec.receptive_radius(self.module))
+
+    @property
+    def feature_layers(self) -> dict[str, str]:
+        """{label: dotted module name} of LR feature maps, shallow to deep ({} when unknown)."""
+        if self.spec is None or self.spec.feature_layers is None:
+            return {}
+        return self.spec.feature_layers(self.module)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return () if self.spec is None else self.spec.inputs
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -117,12 +160,6 @@ def _tensors_only(obj: Any, file_name: str) -> dict[str, torch.Tensor]:
 # --- zoo weights ---------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """Downloaded weights: `$SR_DEMO_CACHE`, else ~/.cache/sr_demo."""
-    override = os.environ.get("SR_DEMO_CACHE")
-    return Path(override) if override else Path.home() / ".cache" / "sr_demo"
-
-
 def _check_sha256(path: Path, expected: str | None, what: str) -> None:
     if expected is None:
         return
@@ -132,21 +169,22 @@ def _check_sha256(path: Path, expected: str | None, what: str) -> None:
 
 
 def resolve_weights(entry: ZooEntry) -> Path:
-    """The entry's weights file: shipped in models/, else cached, else
-    downloaded into the cache; sha256-verified when the entry has one."""
-    if entry.weights is None:
+    """A `Shipped` or `Url` entry's weights file: shipped in models/, else
+    cached, else downloaded into the cache; sha256-verified when pinned."""
+    source = entry.source
+    if not isinstance(source, (Shipped, Url)):
         raise UserError(f"{entry.name} has no weights file")
-    for candidate in (models_dir() / entry.weights, cache_dir() / entry.weights):
+    for candidate in (models_dir() / source.file, cache_dir() / source.file):
         if candidate.is_file():
-            _check_sha256(candidate, entry.sha256, entry.name)
+            _check_sha256(candidate, source.sha256, entry.name)
             return candidate
-    if not entry.url:
+    if isinstance(source, Shipped):
         raise UserError(
-            f"Weights {entry.weights} for {entry.name} are in neither {models_dir()} nor "
-            f"{cache_dir()}, and the model has no download URL"
+            f"{entry.name} is not trained yet: {source.file} is not in {models_dir()}. "
+            "Train it with `python -m training.run_pending` (a GPU helps), or pick another model"
         )
-    target = cache_dir() / entry.weights
-    _download(entry.url, target, entry.sha256, entry.name)
+    target = cache_dir() / source.file
+    _download(source.url, target, source.sha256, entry.name)
     return target
 
 
@@ -167,6 +205,39 @@ def _download(url: str, target: Path, sha256: str | None, what: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def converted_weights(entry: ZooEntry) -> Path:
+    """A `PackageFiles` entry converted once per machine: the package's files
+    (sha256-checked) run through the entry's converter, saved as safetensors in
+    the cache under the source file's sha256, so a new package version never
+    reuses an old conversion."""
+    from safetensors.torch import save_file
+
+    from sr_demo.models.sources import convert
+
+    source = entry.source
+    assert isinstance(source, PackageFiles)
+    root = package_root(source)
+    if root is None:
+        raise UserError(f"{entry.name} needs {source.spec} first: run `sr-demo fetch {entry.name}`")
+    target = cache_dir() / "converted" / f"{entry.name}-{source.files[0][2][:16]}.safetensors"
+    if target.is_file():
+        return target
+    paths = {}
+    for role, rel, sha256 in source.files:
+        _check_sha256(root / rel, sha256, f"{entry.name} ({role})")
+        paths[role] = root / rel
+    sd = convert(source.converter, paths, entry)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
+    os.close(fd)
+    try:
+        save_file({k: v.contiguous() for k, v in sd.items()}, tmp_name, metadata={"converted_from": source.spec})
+        os.replace(tmp_name, target)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return target
+
+
 def _ready(module: nn.Module) -> nn.Module:
     module.eval().cpu()
     module.requires_grad_(False)
@@ -177,112 +248,69 @@ def _count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def _from_spec(name: str, arch: str, kwargs: dict[str, Any], sd: dict[str, torch.Tensor] | None,
+               sha256: str | None, source: str, notes: str = "") -> LoadedModel:
+    """Build `arch`, load `sd` strictly (None: no weights), wrap with its spec's capabilities."""
+    spec = get_spec(arch)
+    module = spec.cls(**kwargs)
+    if sd is not None:
+        module.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    return LoadedModel(name=name, module=_ready(module), scale=kwargs["scale"], arch=arch,
+                       params=_count_params(module), sha256=sha256, source=source,
+                       supports_half=spec.supports_half, tiling_ok=spec.tiling_ok,
+                       pad_multiple=spec.pad_multiple_for(kwargs["scale"]), notes=notes, spec=spec)
+
+
 def load_zoo_model(name: str) -> LoadedModel:
     """Build zoo model `name` and load its weights (CPU, eval, frozen)."""
     entry = get_entry(name)
-    module = build_entry(entry)
-    sha256 = None
-    if entry.weights is not None:
-        path = resolve_weights(entry)
-        module.load_state_dict(read_state_dict(path), strict=True)
-        sha256 = entry.sha256 or file_sha256(path)
-    return LoadedModel(
-        name=entry.name,
-        module=_ready(module),
-        scale=entry.scale,
-        arch=entry.arch,
-        params=_count_params(module),
-        sha256=sha256,
-        source="builtin" if entry.weights is None else "zoo",
-        supports_half=entry.supports_half,
-        tiling_ok=entry.tiling_ok,
-        pad_multiple=entry.pad_multiple,
-    )
+    kwargs = dict(scale=entry.scale, **entry.arch_kwargs)
+    if entry.source is None:
+        return _from_spec(entry.name, entry.arch, kwargs, None, None, "builtin")
+    path = converted_weights(entry) if isinstance(entry.source, PackageFiles) else resolve_weights(entry)
+    sha256 = entry.sha256 or file_sha256(path)
+    return _from_spec(entry.name, entry.arch, kwargs, read_state_dict(path), sha256, "zoo")
 
 
 # --- user uploads ----------------------------------------------------------
 
 
-def _num_blocks(sd: dict[str, torch.Tensor]) -> int:
-    return 1 + max((int(m.group(1)) for k in sd if (m := re.match(r"body\.(\d+)\.", k))), default=-1)
-
-
-def infer_a2n(sd: dict[str, torch.Tensor], file_name: str) -> tuple[str, dict[str, Any]] | None:
-    """(arch, kwargs) for the official A2N layout (`AAB_trunk.i.*`).
-
-    A x2 and a x3 A2N have identical tensors (one nearest-up stage), so the
-    file name decides ("x3" in it, as in the official `aan_x3.pt`); x2 otherwise.
-    """
-    if "AAB_trunk.0.conv_first.weight" not in sd or "upconv1.weight" not in sd:
+def _layout_from_metadata(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """(arch, kwargs) recorded in a safetensors header by SR Lab itself
+    (`training.evaluate` writes arch, scale and arch_kwargs), so every file the
+    zoo ships loads as an upload too."""
+    if path.suffix.lower() != ".safetensors":
         return None
-    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("AAB_trunk.")}
-    scale = 4 if "upconv2.weight" in sd else (3 if re.search(r"x3(?!\d)", file_name.lower()) else 2)
-    return "a2n", dict(scale=scale, num_feat=sd["conv_first.weight"].shape[0],
-                       num_up_feat=sd["upconv1.weight"].shape[0], num_block=len(blocks))
+    from safetensors import safe_open
 
-
-def infer_basicsr_arch(sd: dict[str, torch.Tensor]) -> tuple[str, dict[str, Any]] | None:
-    """(arch, kwargs) when `sd` has BasicSR's EDSR, MSRResNet or RRDBNet
-    layout for RGB, with widths, depth and scale read off tensor shapes."""
-    first, last = sd.get("conv_first.weight"), sd.get("conv_last.weight")
-    if first is None or last is None or first.ndim != 4 or last.shape[0] != 3:
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        arch, kwargs = meta["arch"], json.loads(meta.get("arch_kwargs", "{}"))
+        scale = int(meta["scale"])
+    except (KeyError, ValueError, OSError, TypeError):
         return None
-    num_feat, c_in, num_block = first.shape[0], first.shape[1], _num_blocks(sd)
-    if "body.0.rdb1.conv1.weight" in sd and "conv_body.weight" in sd:
-        scale = {3: 4, 12: 2}.get(c_in)
-        grow = sd["body.0.rdb1.conv1.weight"].shape[0]
-        if scale is None:
-            return None
-        return "rrdbnet", dict(scale=scale, num_feat=num_feat, num_block=num_block, num_grow_ch=grow)
-    if c_in != 3 or "body.0.conv1.weight" not in sd:
+    if arch not in arch_names() or not isinstance(kwargs, dict):
         return None
-    if "conv_after_body.weight" in sd:
-        ups = [v.shape[0] for k, v in sorted(sd.items()) if re.fullmatch(r"upsample\.\d+\.weight", k)]
-        if ups == [9 * num_feat]:
-            scale = 3
-        elif ups and all(c == 4 * num_feat for c in ups):
-            scale = 2 ** len(ups)
-        else:
-            return None
-        # BasicSR's EDSR-L (256 wide) uses res_scale 0.1; weights cannot tell us
-        res_scale = 0.1 if num_feat >= 256 else 1.0
-        return "edsr", dict(scale=scale, num_feat=num_feat, num_block=num_block, res_scale=res_scale)
-    if "upconv1.weight" in sd and "conv_hr.weight" in sd:
-        scale = 4 if "upconv2.weight" in sd else {4: 2, 9: 3}.get(sd["upconv1.weight"].shape[0] // num_feat)
-        if scale is None:
-            return None
-        return "srresnet", dict(scale=scale, num_feat=num_feat, num_block=num_block)
-    return None
+    return arch, {**kwargs, "scale": scale}
 
 
 def load_checkpoint_file(path: str | os.PathLike, name: str | None = None) -> LoadedModel:
-    """Load a user's checkpoint: our BasicSR layouts (strict), else any
-    single-image architecture spandrel detects; UserError otherwise."""
+    """Load a user's checkpoint: SR Lab's own files (layout in the header),
+    the layouts our architectures recognise (strict), else any single-image
+    architecture spandrel detects; UserError otherwise."""
     path = Path(path)
     sd = read_state_dict(path)
-    common = dict(name=name or path.stem, sha256=file_sha256(path), source="upload")
-    inferred = infer_a2n(sd, path.name) or infer_basicsr_arch(sd)
+    display, sha256 = name or path.stem, file_sha256(path)
+    inferred = _layout_from_metadata(path) or detect_arch(sd, path.name)
     if inferred is not None:
         arch, kwargs = inferred
-        module = build_arch(arch, **kwargs)
         try:
-            module.load_state_dict(sd, strict=True)
+            return _from_spec(display, arch, kwargs, sd, sha256, "upload",
+                              notes=f"{arch} layout: " + ", ".join(f"{k}={v}" for k, v in kwargs.items()))
         except RuntimeError:
             pass  # same key names, different network (e.g. ESRGAN+): spandrel may know it
-        else:
-            return LoadedModel(
-                module=_ready(module),
-                scale=kwargs["scale"],
-                arch=arch,
-                params=_count_params(module),
-                supports_half=True,
-                tiling_ok=True,
-                pad_multiple=4 // kwargs["scale"] if arch == "rrdbnet" else 1,
-                notes=f"{'official' if arch == 'a2n' else 'BasicSR'} {arch} layout: "
-                + ", ".join(f"{k}={v}" for k, v in kwargs.items()),
-                **common,
-            )
-    return _load_with_spandrel(sd, path.name, common)
+    return _load_with_spandrel(sd, path.name, dict(name=display, sha256=sha256, source="upload"))
 
 
 class _SpandrelModule(nn.Module):
@@ -306,7 +334,7 @@ def _load_with_spandrel(sd: dict[str, torch.Tensor], file_name: str, common: dic
     except spandrel.UnsupportedModelError as e:
         raise UserError(
             f"Not a super-resolution checkpoint SR Lab recognises: {file_name} matches none of "
-            "EDSR/MSRResNet/RRDBNet (BasicSR layout) nor spandrel's architectures"
+            f"SR Lab's layouts ({', '.join(arch_names())}) nor spandrel's architectures"
         ) from e
     except Exception as e:  # detected, but the tensors do not fit the architecture
         first_line = (str(e).splitlines() or [type(e).__name__])[0]

@@ -162,6 +162,15 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)
 
 
+def apply_conditions(model: LoadedModel, conditions: dict[str, float] | None) -> None:
+    """Set the model's declared per-run inputs; unknown names are a UserError."""
+    for key, value in (conditions or {}).items():
+        if key not in model.inputs:
+            accepted = ", ".join(model.inputs) or "none"
+            raise UserError(f"{model.name} takes no {key!r} input (it accepts: {accepted})")
+        setattr(model.module, key, float(value))
+
+
 def to_tensor(lr: np.ndarray) -> torch.Tensor:
     if not isinstance(lr, np.ndarray) or lr.ndim != 3 or lr.shape[2] != 3 or min(lr.shape[:2]) < 1:
         raise UserError(f"expected an HxWx3 RGB image array, got shape {getattr(lr, 'shape', type(lr))}")
@@ -182,6 +191,7 @@ def upscale(
     overlap: int = 16,
     precision: str = "auto",
     progress: Callable[[float, str], None] | None = None,
+    conditions: dict[str, float] | None = None,
 ) -> RunResult:
     """Super-resolve `lr` (HxWx3 float32 in [0, 1]) with `model`.
 
@@ -190,8 +200,11 @@ def upscale(
     pixels of context around each. On out-of-memory the tile is halved down
     to MIN_TILE (unless tile=0 or the model must not be tiled); beyond that a
     UserError says so. Leaves `model.module` on `device`, channels_last.
+    `conditions`: per-run inputs the architecture declares (`ArchSpec.inputs`,
+    e.g. SRMD's noise_level), set on the module for this run.
     """
     x = to_tensor(lr)
+    apply_conditions(model, conditions)
     h, w = x.shape[-2:]
     dev = resolve_device(device)
     notes: list[str] = []

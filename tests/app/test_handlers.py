@@ -130,7 +130,7 @@ def test_garbage_checkpoint_is_refused(tmp_path):
 def test_default_models_prefer_the_learned_x4_zoo(monkeypatch, tmp_path):
     from sr_demo.models import available_entries
 
-    learned = [e.name for e in available_entries() if e.family != "baseline" and e.scale == 4]
+    learned = [e.name for e in available_entries() if e.group != "baseline" and e.scale == 4]
     assert stab.default_models() == (learned[:2] or ["bicubic-x4"])
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no shipped weights at all
     assert stab.default_models() == ["bicubic-x4"]

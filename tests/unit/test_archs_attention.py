@@ -34,10 +34,11 @@ def test_swinir_input_smaller_than_window():
 
 
 def test_analysis_flags():
-    a2n = build_arch("a2n", scale=2, **TINY["a2n"])
-    swinir = build_arch("swinir", scale=2, **TINY["swinir"])
-    assert a2n.uses_global_pooling is True
-    assert (swinir.uses_absolute_windows, swinir.supports_half, swinir.tiling_ok) == (True, False, False)
+    from sr_demo.models.archs import get_spec
+
+    a2n, swinir = get_spec("a2n"), get_spec("swinir")
+    assert "global average pooling" in a2n.crop_sensitive and not a2n.tiling_ok
+    assert "windows" in swinir.crop_sensitive and (swinir.supports_half, swinir.tiling_ok) == (False, False)
 
 
 # --- A2N ---------------------------------------------------------------------

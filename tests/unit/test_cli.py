@@ -57,7 +57,7 @@ def test_models_table_says_which_models_are_not_trained_yet(capsys, monkeypatch,
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no weights: every learned model pending
     code, stdout, _ = run_cli(capsys, "models")
     rows = {line.split()[0]: line for line in stdout.splitlines()[1:]}
-    assert code == 0 and rows["bicubic-x4"].endswith("ready")
+    assert code == 0 and rows["bicubic-x4"].split()[4] == "ready"
     assert "not trained yet" in rows["srresnet-real-dropout-mid-x4"] and "not trained yet" in rows["fsrcnn-x4"]
     header = stdout.splitlines()[0]
     assert all(line.index("×") == header.index("scale") for line in rows.values())  # columns line up

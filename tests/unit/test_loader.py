@@ -9,9 +9,8 @@ from safetensors.torch import save_file
 
 from sr_demo.errors import UserError
 from sr_demo.models import cache, zoo
-from sr_demo.models.archs import build_arch
+from sr_demo.models.archs import build_arch, detect_arch
 from sr_demo.models.loader import (
-    infer_basicsr_arch,
     load_checkpoint_file,
     load_zoo_model,
     read_state_dict,
@@ -79,7 +78,7 @@ def test_basicsr_layouts_round_trip(tmp_path, arch, wrap):
 )
 def test_infer_layout(arch, kwargs):
     sd = build_arch(arch, **kwargs).state_dict()
-    inferred_arch, inferred = infer_basicsr_arch(sd)
+    inferred_arch, inferred = detect_arch(sd)
     assert inferred_arch == arch
     assert {k: inferred[k] for k in kwargs} == kwargs
 
@@ -184,10 +183,7 @@ def learned_entry(tmp_path, monkeypatch):
         arch="edsr",
         scale=4,
         arch_kwargs=dict(num_feat=16, num_block=3),
-        training="bicubic",
-        weights=source.name,
-        sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
-        url=source.as_uri(),
+        source=zoo.Url(source.as_uri(), source.name, hashlib.sha256(source.read_bytes()).hexdigest()),
     )
     monkeypatch.setattr(zoo, "ZOO", zoo.ZOO + (entry,))
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path / "models"))
@@ -211,21 +207,21 @@ def test_shipped_file_wins_over_url(tmp_path, learned_entry):
     shipped = tmp_path / "models" / entry.weights
     shipped.parent.mkdir()
     shipped.write_bytes((tmp_path / "published" / entry.weights).read_bytes())
-    assert resolve_weights(dataclasses.replace(entry, url=None)) == shipped
+    assert resolve_weights(dataclasses.replace(entry, source=zoo.Shipped(entry.weights, entry.sha256))) == shipped
 
 
 def test_sha256_mismatch(tmp_path, learned_entry):
     entry, _ = learned_entry
-    bad = dataclasses.replace(entry, sha256="0" * 64)
+    bad = dataclasses.replace(entry, source=dataclasses.replace(entry.source, sha256="0" * 64))
     with pytest.raises(UserError, match="expected 0{64}, got " + entry.sha256):
         resolve_weights(bad)
     assert not any((tmp_path / "cache").iterdir())  # the bad download was not kept
 
 
-def test_missing_weights_without_url(learned_entry):
+def test_missing_weights_without_url_say_what_to_do(learned_entry):
     entry, _ = learned_entry
-    with pytest.raises(UserError, match="no download URL"):
-        resolve_weights(dataclasses.replace(entry, url=None))
+    with pytest.raises(UserError, match="not trained yet.*training.run_pending"):
+        resolve_weights(dataclasses.replace(entry, source=zoo.Shipped(entry.weights, None)))
 
 
 def test_baseline_loads_without_weights():

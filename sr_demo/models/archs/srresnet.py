@@ -9,11 +9,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sr_demo.models.archs import register_arch
-from sr_demo.models.archs.edsr import ResidualBlockNoBN, scaled_kaiming_
+from sr_demo.models.archs import conv_radius, register_arch, staged_layers
+from sr_demo.models.archs.edsr import ResidualBlockNoBN, basicsr_body, scaled_kaiming_
 
 
-@register_arch("srresnet")
+def _radius(m: "MSRResNet") -> float:
+    body, _ = conv_radius(nn.Sequential(m.conv_first, m.body))
+    up = 1.0 + (0.5 if m.upconv2 is not None else 0.0)  # upconv1 at LR, upconv2 at 2x
+    return body + up + 2 / m.scale  # conv_hr, conv_last at output resolution
+
+
+def _layers(m: "MSRResNet") -> dict[str, str]:
+    return staged_layers(m, "conv_first", "body", f"body.{len(m.body) - 1}")
+
+
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """BasicSR's MSRResNet layout (`upconv1`, `conv_hr`)."""
+    found = basicsr_body(sd)
+    if found is None or "upconv1.weight" not in sd or "conv_hr.weight" not in sd:
+        return None
+    num_feat, num_block = found
+    scale = 4 if "upconv2.weight" in sd else {4: 2, 9: 3}.get(sd["upconv1.weight"].shape[0] // num_feat)
+    return None if scale is None else dict(scale=scale, num_feat=num_feat, num_block=num_block)
+
+
+@register_arch("srresnet", receptive_radius=_radius, feature_layers=_layers, detect=_detect)
 class MSRResNet(nn.Module):
     """SRResNet (Ledig et al., "Photo-Realistic Single Image Super-Resolution
     Using a GAN", CVPR 2017) without batch norm, as BasicSR's MSRResNet.

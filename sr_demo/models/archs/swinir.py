@@ -15,6 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from sr_demo.models.archs import register_arch
+
+
+def _layers(m: "SwinIR") -> dict[str, str]:
+    return {"conv_first": "conv_first", **{f"layers.{i}": f"layers.{i}" for i in range(len(m.layers))},
+            "conv_after_body": "conv_after_body"}
 from sr_demo.models.archs.edsr import DIV2K_RGB_MEAN, Upsample
 
 
@@ -171,7 +176,8 @@ class PatchEmbed(nn.Module):
         return self.norm(x.flatten(2).transpose(1, 2))
 
 
-@register_arch("swinir")
+@register_arch("swinir", supports_half=False, tiling_ok=False,
+               crop_sensitive="self-attention in windows fixed to the image grid", feature_layers=_layers)
 class SwinIR(nn.Module):
     """SwinIR (Liang et al., "SwinIR: Image Restoration Using Swin
     Transformer", ICCVW 2021) for SR; defaults are the lightweight model
@@ -195,10 +201,6 @@ class SwinIR(nn.Module):
             conv_before_upsample to 64 ch, sub-pixel stages, conv_last).
         drop_path_rate: stochastic depth, linear over blocks up to this.
     """
-
-    uses_absolute_windows = True
-    supports_half = False
-    tiling_ok = False
 
     def __init__(
         self,

@@ -10,12 +10,13 @@ import gradio as gr
 import numpy as np
 
 from sr_demo.errors import UserError
+from sr_demo.resources import repo_file
 from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import as_seed, guarded
 
 SCALES = [2, 3, 4, 8, 16]
 DEFAULT_PRESET = "blur+noise+jpeg"
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+EXAMPLES_DIR = repo_file("examples")
 
 
 def example_paths() -> list[str]:

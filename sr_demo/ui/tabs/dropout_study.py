@@ -11,10 +11,11 @@ from pathlib import Path
 import gradio as gr
 
 from sr_demo.errors import UserError
+from sr_demo.resources import repo_file
 from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import as_seed, gradio_progress, guarded
 
-HELDOUT_DIR = Path(__file__).resolve().parents[3] / "examples" / "heldout"
+HELDOUT_DIR = repo_file("examples/heldout")
 TABLE_HEADERS = ["model", "PSNR-Y ↑", "SSIM-Y ↑", "Gini (0 = even)", "entropy (1 = even)"]
 INTRO = """Twin networks trained identically except for one factor (RDSR, [Kong et al. 2022](https://arxiv.org/abs/2112.12089):
 channel-wise dropout before the last conv, dropout in the middle, or no global residual) super-resolve the same

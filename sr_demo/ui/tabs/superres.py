@@ -33,8 +33,8 @@ def default_models(limit: int = 2) -> list[str]:
     else bicubic-x4: a first click stays quick on a CPU however large the zoo grows."""
     from sr_demo.models import available_entries
 
-    learned = [e for e in available_entries() if e.family != "baseline" and e.scale == 4]
-    learned.sort(key=lambda e: e.training != "bicubic")  # stable: zoo order within each group
+    learned = [e for e in available_entries() if e.group != "baseline" and e.scale == 4]
+    learned.sort(key=lambda e: e.group != "bicubic")  # stable: zoo order within each group
     return [e.name for e in learned[:limit]] or ["bicubic-x4"]
 
 
