@@ -12,7 +12,7 @@ import numpy as np
 from sr_demo.errors import UserError
 from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import gradio_progress, guarded
-from sr_demo.ui.tabs import dropout_study
+from sr_demo.ui.tabs import dropout_study, model_guide
 
 TAB_ID = "superresolve"
 HR_LABEL = "HR reference"
@@ -26,6 +26,13 @@ def model_choices() -> list[str]:
     from sr_demo.models import available_entries
 
     return [entry.name for entry in available_entries()]
+
+
+def model_items() -> list[tuple[str, str]]:
+    """Dropdown (label, name) pairs: the available zoo, grouped by what each model was trained for."""
+    from sr_demo.models import available_entries
+
+    return model_guide.choices(available_entries())
 
 
 def default_models(limit: int = 2) -> list[str]:
@@ -49,7 +56,7 @@ def add_checkpoint(file_path: str | None, uploads: dict | None, selected: list[s
     label = f"{UPLOAD_PREFIX}{Path(file_path).stem} (×{loaded.scale}, {loaded.arch})"
     uploads = {**(uploads or {}), label: file_path}
     selected = [*(selected or []), label]
-    choices = model_choices() + list(uploads)
+    choices = model_items() + [(label, label) for label in uploads]
     return (gr.Dropdown(choices=choices, value=selected, multiselect=True), uploads,
             f"Loaded **{label}**: {loaded.params:,} parameters, sha256 `{(loaded.sha256 or '')[:12]}…`. {loaded.notes}")
 
@@ -66,7 +73,7 @@ def resolve_model(name: str, uploads: dict):
 
 
 @guarded
-def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress()):
+def run_sr(lr_path, hr_path, names, tile, uploads, triple, noise_level=None, progress=gr.Progress()):
     """Run every selected model on the LR image; score against the HR when there is one."""
     from sr_demo.api import super_resolve
     from sr_demo.bundle import write_bundle
@@ -96,7 +103,12 @@ def run_sr(lr_path, hr_path, names, tile, uploads, triple, progress=gr.Progress(
             progress((i + fraction) / len(models), desc=f"{name}: {text}")
 
         progress(i / len(models), desc=f"running {model.name}")
-        outputs[model.name] = super_resolve(lr, model, hr=hr, tile=tile_arg, progress=step)
+        conditions = {"noise_level": float(noise_level)} if "noise_level" in model.inputs and noise_level is not None \
+            else None
+        outputs[model.name] = super_resolve(lr, model, hr=hr, tile=tile_arg, progress=step, conditions=conditions)
+        if conditions:
+            outputs[model.name].note = "; ".join(filter(None, [f"noise level σ={float(noise_level):g}",
+                                                               outputs[model.name].note]))
     record = triple["record"] if lr_matches(triple, lr) else None
     bundle = write_bundle(Path(tempfile.mkdtemp(prefix="srlab_sr_")) / "sr_lab_result.zip",
                           lr=lr, hr=hr, degradation=record, results=list(outputs.values()))
@@ -206,6 +218,20 @@ def move_loupe(state: dict | None, size: int, evt: gr.SelectData):
     return loupe_views(state, x / base.shape[1], y / base.shape[0], int(size))
 
 
+@guarded
+def estimate(lr_path, names, triple):
+    """Before a run: warn about slow models on big images; prefill the noise level from the Degrade tab."""
+    from sr_demo.imaging import load_image
+    from sr_demo.ui.tabs.degrade import lr_matches
+
+    if not lr_path:
+        return "", gr.skip()
+    lr = load_image(lr_path).rgb
+    note = model_guide.estimate_note(list(names or []), lr.shape[0], lr.shape[1])
+    sigma = model_guide.noise_from_record(triple["record"]) if lr_matches(triple, lr) else None
+    return note, (gr.skip() if sigma is None else sigma)
+
+
 def build(triple: gr.State | None = None) -> dict:
     """Lay out the tab; returns the components other tabs write into."""
     uploads = gr.State({}, time_to_live=3600)
@@ -215,8 +241,15 @@ def build(triple: gr.State | None = None) -> dict:
         with gr.Column(scale=1):
             lr_image = upload_image(label="LR input", height=260)
             hr_image = upload_image(label="HR reference (optional: enables PSNR/SSIM)", height=200)
-            choices = model_choices()
-            models = gr.Dropdown(choices, value=default_models(), multiselect=True, label="Models (bicubic at the same scale is added as reference)")
+            models = gr.Dropdown(model_items(), value=default_models(), multiselect=True,
+                                 label="Models (bicubic at the same scale is added as reference)")
+            speed_note = gr.Markdown(elem_id="sr-speed-note")
+            noise_level = gr.Slider(0, 75, 10, step=1, label="Noise level σ (0-255) for non-blind models (SRMD)",
+                                    info="SRMD is told the noise level instead of guessing it; filled in from the "
+                                         "Degrade tab's spec when the image came from there. Its blur-kernel "
+                                         "input is fixed to the one vector the published package ships.")
+            with gr.Accordion("Model guide: what each model was trained for", open=False):
+                gr.Markdown(model_guide.guide_markdown())
             with gr.Accordion("Community checkpoint", open=False):
                 ckpt = gr.File(label=".safetensors or .pth (BasicSR layouts, or any architecture spandrel knows)",
                                file_types=[".safetensors", ".pth", ".pt", ".ckpt"], type="filepath")
@@ -242,7 +275,9 @@ def build(triple: gr.State | None = None) -> dict:
 
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
-    go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple],
+    gr.on([lr_image.change, models.change], estimate, [lr_image, models, triple], [speed_note, noise_level],
+          queue=False)
+    go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple, noise_level],
              [slider, left, right, table, overview, loupe, bundle, info, results],
              concurrency_id="gpu", concurrency_limit=1)
     gr.on([left.input, right.input], compare, [results, left, right], slider, queue=False)

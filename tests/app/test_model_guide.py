@@ -1,0 +1,51 @@
+"""The Super-resolve tab's zoo guide: groups, CPU-time warning, noise prefill."""
+
+import json
+
+import gradio as gr
+import numpy as np
+
+from sr_demo.api import degrade
+from sr_demo.degradations import DegradationSpec, NoiseSpec
+from sr_demo.models import zoo
+from sr_demo.ui.tabs import model_guide
+from sr_demo.ui.tabs.superres import estimate
+
+
+def test_choices_follow_the_group_order():
+    labels = model_guide.choices(zoo.available_entries())
+    groups = [zoo.get_entry(name).group for _, name in labels]
+    order = list(zoo.GROUP_TITLES)
+    assert [order.index(g) for g in groups] == sorted(order.index(g) for g in groups)
+    assert all(label.startswith(name) for label, name in labels)
+
+
+def test_estimate_scales_the_card_with_pixels(tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
+    (tmp_path / "fsrcnn-x4.json").write_text(json.dumps({model_guide.CARD_SECONDS_KEY: 2.0}))
+    assert model_guide.estimated_cpu_seconds("fsrcnn-x4", 256, 256) == 8.0
+    assert model_guide.estimated_cpu_seconds("upload: mine (×4, edsr)", 256, 256) is None
+    assert model_guide.estimate_note(["fsrcnn-x4"], 256, 256) == ""  # 8 s: not slow
+    note = model_guide.estimate_note(["fsrcnn-x4", "bicubic-x4"], 512, 512)  # 32 s
+    assert "fsrcnn-x4 ≈ 32 s" in note and "bicubic" not in note
+
+
+def test_noise_level_prefilled_from_the_degrade_record(tmp_path, chelsea_path):
+    from sr_demo.imaging import load_image, save_png
+
+    hr = load_image(chelsea_path).rgb[:64, :64]
+    result = degrade(hr, DegradationSpec(scale=4, noise=NoiseSpec(level=15.0)), seed=3)
+    triple = {"hr": result.hr, "lr": result.lr, "record": result.record()}
+    assert model_guide.noise_from_record(triple["record"]) == 15.0
+    lr_path = tmp_path / "lr.png"
+    save_png(result.lr, lr_path)
+    note, sigma = estimate(str(lr_path), ["bicubic-x4"], triple)
+    assert note == "" and sigma == 15.0
+    other = tmp_path / "other.png"
+    save_png(np.clip(result.lr + 0.1, 0, 1), other)
+    assert estimate(str(other), ["bicubic-x4"], triple)[1] == gr.skip()  # not the degraded image: no prefill
+
+
+def test_guide_lists_learned_models_with_their_training():
+    text = model_guide.guide_markdown()
+    assert "`fsrcnn-x4`" in text and "bicubic down-sampling" in text
