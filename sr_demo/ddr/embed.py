@@ -55,7 +55,7 @@ def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
 def _umap(seed: int, n: int):
     import umap  # lazy: numba compiles on first use (see warm_umap)
 
-    return umap.UMAP(n_components=2, n_neighbors=int(min(15, max(2, n - 1))), random_state=seed)
+    return umap.UMAP(n_components=2, n_neighbors=int(min(15, max(2, n - 1))), random_state=seed, n_jobs=1)
 
 
 def embed(features: np.ndarray, method: str = "tsne", seed: int = 0) -> Embedding:
@@ -90,6 +90,19 @@ def place(emb: Embedding, new_features: np.ndarray) -> tuple[np.ndarray, np.ndar
     both = _tsne(np.concatenate([emb.prepared, new]), emb.seed).astype(np.float32)
     return both[: len(emb.prepared)], both[len(emb.prepared):]
 
+
+def nearest_labels(emb: Embedding, new_features: np.ndarray, labels, k: int = 10) -> list[tuple[str, float]]:
+    """Labels of the `k` nearest base patches of all new patches, in the prepared feature space (not 2-D),
+    as (label, share) most common first: "which degradation does my image look like to this network?"."""
+    from collections import Counter
+
+    new = emb.prep.transform(np.asarray(new_features, dtype=np.float32))
+    k = int(min(k, len(emb.prepared)))
+    d = ((new[:, None, :] - emb.prepared[None, :, :]) ** 2).sum(-1)
+    nearest = np.argsort(d, axis=1)[:, :k]
+    counts = Counter(np.asarray(labels)[nearest].ravel().tolist())
+    total = sum(counts.values())
+    return [(label, n / total) for label, n in counts.most_common()]
 
 _warm_lock = threading.Lock()
 _warm = {"done": False, "seconds": None}
