@@ -30,6 +30,7 @@ _MODULES: dict[str, str] = {
     "srmdnf": "sr_demo.models.archs.srmd",
     "upconv7": "sr_demo.models.archs.upconv7",
     "span": "sr_demo.models.archs.span",
+    "compact": "sr_demo.models.archs.compact",
     "rdn": "sr_demo.models.archs.rdn",
     "rrdn": "sr_demo.models.archs.rrdn",
 }

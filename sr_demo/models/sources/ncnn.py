@@ -37,7 +37,7 @@ class NcnnLayer:
     inputs: list[str]
     outputs: list[str]
     params: dict[int, int | float | list]  # raw k=v
-    weights: dict[str, np.ndarray]  # "weight" (conv: OIHW float32), "bias", "slope"
+    weights: dict[str, np.ndarray]  # "weight" (conv: OIHW float32), "bias", "slope"; MemoryData: "data"
     weight_storage: str = ""  # "float32" or "float16" for a tagged weight, else ""
 
 
@@ -178,7 +178,8 @@ class _BinReader:
 # Param keys (ncnn layer docs): Convolution-like: 0 num_output, 1 kernel_w,
 # 11 kernel_h, 5 bias_term, 6 weight_data_size, 7 group, 8 int8_scale_term,
 # 19 dynamic_weight; InnerProduct: 0 num_output, 1 bias_term,
-# 2 weight_data_size, 8 int8_scale_term; PReLU: 0 num_slope.
+# 2 weight_data_size, 8 int8_scale_term; PReLU: 0 num_slope; MemoryData
+# (a constant): 0 w, 1 h, 11 d, 2 c, stored raw.
 _CONV_TYPES = ("Convolution", "ConvolutionDepthWise", "Deconvolution", "DeconvolutionDepthWise")
 
 
@@ -216,6 +217,10 @@ def _load_weights(layer: NcnnLayer, reader: _BinReader) -> None:
             layer.weights["bias"] = reader.raw(out_ch, layer)
     elif layer.type == "PReLU":
         layer.weights["slope"] = reader.raw(int(p.get(0, 0)), layer)
+    elif layer.type == "MemoryData":
+        dims = [int(p.get(k, 0)) for k in (0, 1, 11, 2)]
+        count = int(np.prod([d for d in dims if d])) if any(dims) else 0
+        layer.weights["data"] = reader.raw(count, layer)
 
 
 def _deconv_weight(flat: np.ndarray, out_ch: int, in_per_group: int, group: int, kh: int, kw: int) -> np.ndarray:
