@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sr_demo.models.zoo import ZooEntry
 
 CONVERTERS: dict[str, str] = {
+    "ncnn-rrdbnet": "sr_demo.models.sources.ncnn_realesrgan:convert_rrdbnet",
+    "ncnn-compact": "sr_demo.models.sources.ncnn_realesrgan:convert_compact",
 }
 
 
