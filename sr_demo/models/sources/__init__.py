@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from sr_demo.models.zoo import ZooEntry
 
 CONVERTERS: dict[str, str] = {
+    "ncnn-srmd": "sr_demo.models.sources.ncnn_families:convert_srmd",
+    "ncnn-upconv7": "sr_demo.models.sources.ncnn_families:convert_upconv7",
+    "ncnn-span": "sr_demo.models.sources.ncnn_families:convert_span",
     "ncnn-rrdbnet": "sr_demo.models.sources.ncnn_realesrgan:convert_rrdbnet",
     "ncnn-compact": "sr_demo.models.sources.ncnn_realesrgan:convert_compact",
 }
