@@ -25,6 +25,8 @@ CONVERTERS: dict[str, str] = {
     "ncnn-span": "sr_demo.models.sources.ncnn_families:convert_span",
     "ncnn-rrdbnet": "sr_demo.models.sources.ncnn_realesrgan:convert_rrdbnet",
     "ncnn-compact": "sr_demo.models.sources.ncnn_realesrgan:convert_compact",
+    "upscalerjs-rdn": "sr_demo.models.sources.upscalerjs:convert_rdn",
+    "upscalerjs-rrdn": "sr_demo.models.sources.upscalerjs:convert_rrdn",
 }
 
 
