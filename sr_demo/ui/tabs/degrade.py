@@ -172,8 +172,8 @@ def build() -> tuple[gr.State, gr.Button]:
 
     controls = [pipeline, scale, blur_on, blur_kind, sigma, sigma_y, theta, ksize, downsample,
                 noise_on, noise_kind, level, gray, jpeg_on, quality]
-    gr.on([preset.input, scale.input], apply_preset, [preset, scale], controls + [spec_json], queue=False)
-    apply.click(apply_json, spec_json, controls + [spec_json, seed], queue=False)
+    gr.on([preset.input, scale.input], apply_preset, [preset, scale], controls + [spec_json])
+    apply.click(apply_json, spec_json, controls + [spec_json, seed])
     go.click(run_degrade, [image, seed, spec_json] + controls,
              [lr_zoom, lr_true, spec_json, notes, triple, files], concurrency_limit=2)
     return triple, send

@@ -214,7 +214,7 @@ def build() -> None:
                 concurrency_id="gpu", concurrency_limit=1)
     gr.on([lr_image.upload, lr_image.clear, models.change], show_sr, [lr_image, models, size, uploads, view],
           [sr_view, view, info], concurrency_id="gpu", concurrency_limit=1)
-    size.release(redraw, [view, size], [sr_view, view], queue=False)
-    sr_view.select(place_window, [view, size], [sr_view, view], queue=False).success(
+    size.release(redraw, [view, size], [sr_view, view])
+    sr_view.select(place_window, [view, size], [sr_view, view]).success(
         run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)
     go.click(run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)

@@ -10,6 +10,7 @@ agrees with your own choices).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from pathlib import Path
@@ -360,9 +361,9 @@ def build(sr_results: gr.State | None = None) -> None:
              concurrency_id="gpu", concurrency_limit=1).then(
         shift_demo, [scored, shift_image, shift], [shift_plot, shift_table], concurrency_id="gpu")
     gr.on([shift.release, shift_image.input], shift_demo, [scored, shift_image, shift], [shift_plot, shift_table])
-    pick_a.click(lambda s, j: judge_pick(s, j, "A"), [scored, judge], [img_a, img_b, prompt, judge, judge_table],
-                 queue=False)
-    pick_b.click(lambda s, j: judge_pick(s, j, "B"), [scored, judge], [img_a, img_b, prompt, judge, judge_table],
-                 queue=False)
+    pick_a.click(functools.partial(judge_pick, choice="A"), [scored, judge],
+                 [img_a, img_b, prompt, judge, judge_table])
+    pick_b.click(functools.partial(judge_pick, choice="B"), [scored, judge],
+                 [img_a, img_b, prompt, judge, judge_table])
     if sr_results is not None:
-        sr_results.change(receive_sr, sr_results, [ref_image, sr_outputs, sr_info, crop_border], queue=False)
+        sr_results.change(receive_sr, sr_results, [ref_image, sr_outputs, sr_info, crop_border])

@@ -275,11 +275,10 @@ def build(triple: gr.State | None = None) -> dict:
 
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
-    gr.on([lr_image.change, models.change], estimate, [lr_image, models, triple], [speed_note, noise_level],
-          queue=False)
+    gr.on([lr_image.change, models.change], estimate, [lr_image, models, triple], [speed_note, noise_level])
     go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple, noise_level],
              [slider, left, right, table, overview, loupe, bundle, info, results],
              concurrency_id="gpu", concurrency_limit=1)
-    gr.on([left.input, right.input], compare, [results, left, right], slider, queue=False)
-    overview.select(move_loupe, [results, loupe_size], [overview, loupe], queue=False)
+    gr.on([left.input, right.input], compare, [results, left, right], slider)
+    overview.select(move_loupe, [results, loupe_size], [overview, loupe])
     return {"lr": lr_image, "hr": hr_image, "results": results}
