@@ -26,8 +26,6 @@ _MODULES: dict[str, str] = {
     "rrdbnet": "sr_demo.models.archs.rrdbnet",
     "a2n": "sr_demo.models.archs.a2n",
     "swinir": "sr_demo.models.archs.swinir",
-    "rdn": "sr_demo.models.archs.rdn",
-    "rrdn": "sr_demo.models.archs.rrdn",
     "srmd": "sr_demo.models.archs.srmd",
     "srmdnf": "sr_demo.models.archs.srmd",
     "upconv7": "sr_demo.models.archs.upconv7",
