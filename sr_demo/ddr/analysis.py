@@ -113,3 +113,33 @@ def measure(net: FeatureNet | str, layers: Sequence[str] | None = None, classes:
     if progress is not None:
         progress(1.0, f"{net.name}: done")
     return Measurement(net, dotted, first_patches, first_feats, seps, seconds)
+
+
+_embeddings: dict[tuple, object] = {}
+MAX_EMBEDDINGS = 16
+
+
+def scatter(m: Measurement, layer: str, method: str):
+    """The 2-D embedding of the first patch set's features at `layer` (dotted), kept for identical requests."""
+    from sr_demo.ddr.embed import embed
+
+    recipe = (m.net.weights_id, layer, method, tuple(m.patches.cls), m.patches.photo, m.patches.seed,
+              m.patches.scale, len(m.patches))
+    if recipe not in _embeddings:
+        if len(_embeddings) >= MAX_EMBEDDINGS:
+            _embeddings.pop(next(iter(_embeddings)))
+        _embeddings[recipe] = embed(m.features[layer], method, seed=0)
+    return _embeddings[recipe]
+
+
+def warm(net_name: str | None = None) -> None:
+    """What a first visit needs, ahead of it: UMAP's numba compile and the default model's features."""
+    from sr_demo.ddr.embed import warm_umap
+    from sr_demo.ddr.nets import net_names
+
+    names = net_names()
+    name = net_name or (names[0] if names else None)
+    if name is not None:
+        net = get_net(name)
+        measure(net, list(net.layers))
+    warm_umap()

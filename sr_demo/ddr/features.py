@@ -10,6 +10,7 @@ a PCA across patches (`reduce_flat`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -51,7 +52,8 @@ def layer_features(module: nn.Module, lr: np.ndarray | torch.Tensor, layers: Seq
                    progress: Callable[[float, str], None] | None = None) -> dict[str, np.ndarray]:
     """{layer: (N, D) float32} for LR patches (N,3,H,W in [0,1]); D = channels ("gap") or C*H*W ("flat").
 
-    A layer called more than once in a forward keeps its first call's output.
+    A layer called more than once in a forward keeps its first call's output. The hooks act only in
+    this thread: a zoo module is shared, and another tab may run it meanwhile.
     `prepare` maps the [0,1] batch to what the network expects (e.g. ImageNet
     normalisation for a classification trunk).
     """
@@ -66,9 +68,11 @@ def layer_features(module: nn.Module, lr: np.ndarray | torch.Tensor, layers: Seq
     got: dict[str, torch.Tensor] = {}
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
 
+    owner = threading.get_ident()
+
     def hook_for(name: str):
         def hook(_mod, _inp, out):
-            if name in got:
+            if threading.get_ident() != owner or name in got:  # the module may be shared with other threads
                 return
             got[name] = _reduce(out[0] if isinstance(out, (tuple, list)) else out, reduce).cpu()
             if len(got) == len(layers):

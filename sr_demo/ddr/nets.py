@@ -117,6 +117,22 @@ def net_names() -> tuple[str, ...]:
     return tuple(e.name for e in available_entries() if e.arch != "interp") + contrast_names()
 
 
+def layer_labels(name: str) -> list[str]:
+    """The layer labels of `name`, shallow to deep, without loading its weights when the architecture
+    declares them (the UI lists them at start)."""
+    from sr_demo.ddr import contrasts
+
+    if name not in contrasts.CONTRASTS:
+        from sr_demo.models.archs import get_spec
+        from sr_demo.models.zoo import build_entry, get_entry
+
+        entry = get_entry(name)
+        spec = get_spec(entry.arch)
+        if spec.feature_layers is not None:
+            return list(spec.feature_layers(build_entry(entry)))
+    return list(get_net(name).layers)
+
+
 def get_net(name: str) -> FeatureNet:
     if not name:
         raise UserError("Pick a model.")

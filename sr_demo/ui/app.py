@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from sr_demo.ui.tabs import degrade, lam, score, superres
+from sr_demo.ui.tabs import ddr, degrade, lam, score, superres
 
 INTRO = """# SR Lab
 Look *inside* image super-resolution networks. **Degrade** an image reproducibly, then **super-resolve** it
@@ -28,6 +28,8 @@ def build_demo() -> gr.Blocks:
                 lam.build()
             with gr.Tab("Score", id=score.TAB_ID):
                 score.build(sr_inputs["results"])
+            with gr.Tab("DDR", id=ddr.TAB_ID) as ddr_tab:
+                ddr.build(ddr_tab)
         send.click(degrade.send_to_sr, triple, [sr_inputs["lr"], sr_inputs["hr"], tabs])
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo
