@@ -114,7 +114,7 @@ def _read(paths: dict[str, Path], entry: ZooEntry) -> tuple[list[NcnnLayer], tor
     from sr_demo.models.zoo import build_entry
 
     what = f"{entry.name} ({Path(paths['param']).name})"
-    return read_ncnn_with_constants(paths["param"], paths["bin"]), build_entry(entry), what
+    return read_ncnn(paths["param"], paths["bin"]), build_entry(entry), what
 
 
 def _expect_span_input_scaling(layers: list[NcnnLayer], module: torch.nn.Module, what: str) -> None:
@@ -128,32 +128,6 @@ def _expect_span_input_scaling(layers: list[NcnnLayer], module: torch.nn.Module,
             or ops[1].params.get(2) != module.img_range:
         raise UserError(f"{what}: the graph does not start with (x - {want_mean.tolist()}) * {module.img_range} "
                         "as SPAN does")
-
-
-def read_ncnn_with_constants(param_path: str | Path, bin_path: str | Path) -> list[NcnnLayer]:
-    """`read_ncnn`, also for graphs holding MemoryData constants (SPAN's RGB mean).
-
-    MemoryData stores w*h*c raw float32 values, untagged, in layer order
-    (ncnn `MemoryData::load_model`). The shared reader does not read them
-    yet, so this walks the graph with its own pieces and reads them here.
-    """
-    from sr_demo.models.sources import ncnn as shared
-
-    if not any(line.startswith("MemoryData ") for line in Path(param_path).read_text(encoding="utf-8").splitlines()):
-        return read_ncnn(param_path, bin_path)
-    layers = shared._parse_param(Path(param_path))  # noqa: SLF001 (same package)
-    data = Path(bin_path).read_bytes()
-    reader = shared._BinReader(data, Path(bin_path))  # noqa: SLF001
-    for layer in layers:
-        if layer.type == "MemoryData":
-            dims = [int(layer.params.get(k, 0)) for k in (0, 1, 11, 2)]  # w, h, d, c
-            layer.weights["data"] = reader.raw(int(np.prod([d for d in dims if d])), layer)
-        else:
-            shared._load_weights(layer, reader)  # noqa: SLF001
-    if reader.pos != len(data):
-        raise UserError(f"{Path(bin_path).name}: {len(data) - reader.pos} bytes left over after the last layer: "
-                        "the .param does not describe this .bin")
-    return layers
 
 
 def _expect_types(layers: list[NcnnLayer], what: str, types: list[str]) -> list[NcnnLayer]:
