@@ -31,6 +31,7 @@ class MetricSpec:
     citation: str
     fn: Callable[..., float]  # fn(img, ref_or_None, crop_border) -> float
     needs_download: bool = False
+    in_default: bool = True  # False: offered, but not run unless picked (slow on a CPU)
 
     @property
     def arrow(self) -> str:
@@ -75,6 +76,17 @@ def _swdn(a, b, s):
     return run(swdn_model(), a, b)
 
 
+def _stlpips(net: str):
+    def fn(a, b, s):
+        from sr_demo.iqa.stlpips import stlpips
+
+        if s:
+            a, b = a[s:-s, s:-s], b[s:-s, s:-s]
+        return stlpips(a, b, net)
+
+    return fn
+
+
 def _learned(loader_name: str):
     def fn(a, b, s):
         from sr_demo.iqa import learned
@@ -89,6 +101,7 @@ def _learned(loader_name: str):
 _SR = "SR protocol: [0,255] scale, `scale` border pixels cropped"
 _RGB01 = "RGB in [0,1], `scale` border pixels cropped"
 SWDN_LABEL = "in-house weights, not PIPAL-trained"
+_STLPIPS_PKG = "stlpips-pytorch 0.0.2 (offline)"
 METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in (
@@ -109,6 +122,13 @@ METRICS: dict[str, MetricSpec] = {
                    "Wang, Simoncelli & Bovik 2003", lambda a, b, s: _msssim(a, b, s, False)),
         MetricSpec("swdn", "SWDN distance", True, True, (0.0, float("inf")),
                    f"{_RGB01}; {SWDN_LABEL}", "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _swdn),
+        MetricSpec("stlpips_alex", "ST-LPIPS (Alex)", True, True, (0.0, float("inf")),
+                   f"{_RGB01} (scaled to [-1,1] inside); blur-pooled AlexNet, weights from {_STLPIPS_PKG}",
+                   "Ghildyal & Liu, ECCV 2022 (arXiv:2207.13686)", _stlpips("alex")),
+        MetricSpec("stlpips_vgg", "ST-LPIPS (VGG)", True, True, (0.0, float("inf")),
+                   f"{_RGB01} (scaled to [-1,1] inside); blur-pooled VGG16, weights from {_STLPIPS_PKG}; "
+                   "about 2x the time of the AlexNet one, so not run unless picked",
+                   "Ghildyal & Liu, ECCV 2022 (arXiv:2207.13686)", _stlpips("vgg"), in_default=False),
         MetricSpec("niqe", "NIQE", False, True, (0.0, float("inf")),
                    "BT.601 Y on [0,255], 96×96 patches; pristine model fitted on SR Lab's train split, so values "
                    "differ from MATLAB's/pyiqa's NIQE", "Mittal et al. 2013", _niqe),
@@ -120,8 +140,9 @@ METRICS: dict[str, MetricSpec] = {
 }
 #: The four scores every super-resolved output gets (cheap, no weights).
 SR_PROTOCOL = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
-#: What the Score tab and `sr-demo score` compute unless asked otherwise: everything that needs no download.
-DEFAULT_METRICS = tuple(name for name, m in METRICS.items() if not m.needs_download)
+#: What the Score tab and `sr-demo score` compute unless asked otherwise: everything that needs no download
+#: and is quick enough to run by default.
+DEFAULT_METRICS = tuple(name for name, m in METRICS.items() if not m.needs_download and m.in_default)
 
 
 def resolve_names(text: str | None, y_channel: bool) -> list[str]:
