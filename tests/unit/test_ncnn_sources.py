@@ -263,3 +263,12 @@ def test_state_dict_shape_and_count_mismatch(tmp_path):
         state_dict_from_layers(layers, torch.nn.Conv2d(4, 2, 3).state_dict(), what="t")
     with pytest.raises(UserError, match="2 weight blobs but the module expects 1"):
         state_dict_from_layers(layers, torch.nn.Conv2d(3, 2, 3, bias=False).state_dict(), what="t")
+
+
+def test_memorydata_constants_and_int8_refusal(tmp_path):
+    param, bin_ = write_model(tmp_path, ["MemoryData mean 0 1 m 0=3"], 1, f32(np.array([0.25, 0.5, 0.75])))
+    assert read_ncnn(param, bin_)[0].weights["data"].tolist() == [0.25, 0.5, 0.75]
+    lines = ["Input in 0 1 data", "Convolution conv 1 1 data out 0=1 1=1 5=0 6=1 8=1"]
+    param, bin_ = write_model(tmp_path, lines, 2, struct.pack("<I", 0) + f32(np.ones(1)))
+    with pytest.raises(UserError, match="int8-quantised"):
+        read_ncnn(param, bin_)

@@ -41,7 +41,7 @@ def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
     scale = round((last.shape[0] // 3) ** 0.5)
     if scale * scale * 3 != last.shape[0]:
         return None
-    return dict(scale=scale, num_feat=first.shape[0], num_conv=len(convs) - 2)
+    return {"scale": scale, "num_feat": first.shape[0], "num_conv": len(convs) - 2}
 
 
 @register_arch("compact", receptive_radius=_radius, feature_layers=_layers, detect=_detect)

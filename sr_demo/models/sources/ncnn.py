@@ -14,7 +14,7 @@ without a tag. Converted fp16 weights are exact copies of the stored values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +188,7 @@ def _load_weights(layer: NcnnLayer, reader: _BinReader) -> None:
     if layer.type in _CONV_TYPES:
         if layer.type.startswith("Convolution") and p.get(19, 0):
             return  # dynamic weight: given as a second input blob, nothing in the .bin
-        _refuse_int8(layer, p.get(8, 0))
+        _refuse_int8(layer)
         out_ch, size = int(p.get(0, 0)), int(p.get(6, 0))
         kw = int(p.get(1, 0))
         kh = int(p.get(11, kw))
@@ -207,7 +207,7 @@ def _load_weights(layer: NcnnLayer, reader: _BinReader) -> None:
         if p.get(5, 0):
             layer.weights["bias"] = reader.raw(out_ch, layer)
     elif layer.type == "InnerProduct":
-        _refuse_int8(layer, p.get(8, 0))
+        _refuse_int8(layer)
         out_ch, size = int(p.get(0, 0)), int(p.get(2, 0))
         if out_ch == 0 or size % out_ch:
             raise UserError(f"ncnn InnerProduct {layer.name!r}: {size} weights for {out_ch} outputs")
@@ -230,6 +230,6 @@ def _deconv_weight(flat: np.ndarray, out_ch: int, in_per_group: int, group: int,
     return np.ascontiguousarray(per_group.transpose(0, 2, 1, 3, 4)).reshape(group * in_per_group, out_ch // group, kh, kw)
 
 
-def _refuse_int8(layer: NcnnLayer, int8_scale_term: int | float | list) -> None:
-    if int8_scale_term:
+def _refuse_int8(layer: NcnnLayer) -> None:
+    if layer.params.get(8, 0):  # int8_scale_term
         raise UserError(f"ncnn {layer.type} {layer.name!r} is int8-quantised; only float models are supported")
