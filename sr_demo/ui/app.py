@@ -8,8 +8,10 @@ from sr_demo.ui.tabs import ddr, degrade, lam, score, superres
 
 INTRO = """# SR Lab
 Look *inside* image super-resolution networks. **Degrade** an image reproducibly, then **super-resolve** it
-with the model zoo and compare. Every weight SR Lab ships was trained by this project's own scripts
-(see each model card); interpolation baselines need none."""
+with published networks (Real-ESRGAN, SRMD, waifu2x, SPAN, RDN/RRDN: converted from the weights inside their
+registry packages and checked against those packages' own runtimes) and in-house controls trained by this
+project's scripts, then click into them (**LAM**), map their features (**DDR**) and **score** the results.
+Every model has a card saying what it was trained on and what we measured."""
 
 CSS = """
 #sr-loupe img, .pixelated img { image-rendering: pixelated; }

@@ -39,13 +39,29 @@ def test_noise_level_prefilled_from_the_degrade_record(tmp_path, chelsea_path):
     assert model_guide.noise_from_record(triple["record"]) == 15.0
     lr_path = tmp_path / "lr.png"
     save_png(result.lr, lr_path)
-    note, sigma = estimate(str(lr_path), ["bicubic-x4"], triple)
-    assert note == "" and sigma == 15.0
+    note, slider = estimate(str(lr_path), ["srmd-x4"], triple)
+    assert note == "" and slider == gr.update(value=15.0, visible=True)
     other = tmp_path / "other.png"
     save_png(np.clip(result.lr + 0.1, 0, 1), other)
-    assert estimate(str(other), ["bicubic-x4"], triple)[1] == gr.skip()  # not the degraded image: no prefill
+    assert estimate(str(other), ["srmd-x4"], triple)[1] == gr.update(visible=True)  # not the degraded image
+    assert estimate(str(other), ["bicubic-x4"], triple)[1] == gr.update(visible=False)  # nothing reads it
 
 
 def test_guide_lists_learned_models_with_their_training():
     text = model_guide.guide_markdown()
     assert "`fsrcnn-x4`" in text and "bicubic down-sampling" in text
+
+
+def test_srmd_runs_with_the_chosen_noise_level(tmp_path, chelsea_path):
+    """The slider reaches the non-blind model: two levels, two different outputs, each labelled."""
+    from sr_demo.imaging import load_image, save_png
+    from sr_demo.ui.tabs.superres import run_sr
+
+    lr_path = tmp_path / "lr.png"
+    save_png(load_image(chelsea_path).rgb[:24, :32], lr_path)
+    runs = {}
+    for sigma in (0, 40):
+        *_, info, state = run_sr(str(lr_path), None, ["srmd-x2"], 0, {}, None, sigma)
+        runs[sigma] = state["outputs"]["srmd-x2"]
+        assert f"noise level σ={sigma}" in runs[sigma].note
+    assert np.abs(runs[0].sr - runs[40].sr).max() > 0.01

@@ -61,6 +61,16 @@ def guide_markdown() -> str:
     return "\n".join(lines)
 
 
+def takes_noise_level(name: str) -> bool:
+    """Does zoo model `name` read a noise level (SRMD)? Upload labels do not."""
+    from sr_demo.models.archs import get_spec
+
+    try:
+        return "noise_level" in get_spec(get_entry(name).arch).inputs
+    except Exception:  # noqa: BLE001 - an upload label is not a zoo name
+        return False
+
+
 def noise_from_record(record: dict | None) -> float | None:
     """The Gaussian noise sigma (0-255) of a classic Degrade-tab spec, for non-blind models."""
     spec = (record or {}).get("spec") or {}

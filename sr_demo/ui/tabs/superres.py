@@ -224,12 +224,13 @@ def estimate(lr_path, names, triple):
     from sr_demo.imaging import load_image
     from sr_demo.ui.tabs.degrade import lr_matches
 
+    takes_noise = any(model_guide.takes_noise_level(n) for n in names or [])
     if not lr_path:
-        return "", gr.skip()
+        return "", gr.update(visible=takes_noise)
     lr = load_image(lr_path).rgb
     note = model_guide.estimate_note(list(names or []), lr.shape[0], lr.shape[1])
     sigma = model_guide.noise_from_record(triple["record"]) if lr_matches(triple, lr) else None
-    return note, (gr.skip() if sigma is None else sigma)
+    return note, gr.update(visible=takes_noise) if sigma is None else gr.update(value=sigma, visible=takes_noise)
 
 
 def build(triple: gr.State | None = None) -> dict:
@@ -245,11 +246,10 @@ def build(triple: gr.State | None = None) -> dict:
                                  label="Models (bicubic at the same scale is added as reference)")
             speed_note = gr.Markdown(elem_id="sr-speed-note")
             noise_level = gr.Slider(0, 75, 10, step=1, label="Noise level σ (0-255) for non-blind models (SRMD)",
+                                    visible=any(model_guide.takes_noise_level(n) for n in default_models()),
                                     info="SRMD is told the noise level instead of guessing it; filled in from the "
                                          "Degrade tab's spec when the image came from there. Its blur-kernel "
                                          "input is fixed to the one vector the published package ships.")
-            with gr.Accordion("Model guide: what each model was trained for", open=False):
-                gr.Markdown(model_guide.guide_markdown())
             with gr.Accordion("Community checkpoint", open=False):
                 ckpt = gr.File(label=".safetensors or .pth (BasicSR layouts, or any architecture spandrel knows)",
                                file_types=[".safetensors", ".pth", ".pt", ".ckpt"], type="filepath")
@@ -271,6 +271,8 @@ def build(triple: gr.State | None = None) -> dict:
             loupe = gr.Image(label="Loupe: the same crop of every output, pixels enlarged", format="png",
                              interactive=False, elem_id="sr-loupe")
             bundle = gr.File(label="Download everything (PNGs, spec, seed, scores, weights sha256)")
+    with gr.Accordion("Model guide: what each model was trained for", open=False):
+        gr.Markdown(model_guide.guide_markdown())
     dropout_study.build(hr_image)
 
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
