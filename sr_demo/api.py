@@ -9,12 +9,13 @@ from typing import Callable
 import numpy as np
 
 from sr_demo.errors import UserError
-from sr_demo.imaging import mod_crop
+from sr_demo.imaging import MIN_SIDE, mod_crop
 
 #: Largest SR output (pixels) the app produces; override with SR_DEMO_MAX_OUTPUT_PIXELS.
 DEFAULT_MAX_OUTPUT_PIXELS = 8192 * 8192
-#: Smallest LR side the degradation may produce.
-MIN_LR_SIDE = 4
+#: Smallest LR side the degradation may produce: the smallest image SR Lab loads, so that every LR it
+#: writes can be super-resolved.
+MIN_LR_SIDE = MIN_SIDE
 
 Progress = Callable[[float, str], None]
 

@@ -83,6 +83,8 @@ def cmd_upscale(args: argparse.Namespace) -> None:
     result = super_resolve(image.rgb, model, hr=hr, tile=args.tile, device=args.device, progress=progress,
                            conditions=conditions)
     _write(save_png, result.sr, args.output)
+    if hr is not None and not result.metrics:  # asked for scores and got none: say why, and fail
+        raise UserError(f"wrote {args.output}, but {result.note}.")
     payload = {"input": str(args.input), "output": str(args.output), "model": result.model, "scale": result.scale,
                "weights_sha256": result.sha256, "seconds": round(result.seconds, 4), "device": result.device,
                "precision": result.precision, "tiles": result.tiles, "metrics": result.metrics,
@@ -99,6 +101,7 @@ def cmd_lam(args: argparse.Namespace) -> None:
 
     image = load_image(args.input)
     model = get_model(args.model)
+    _check_window(args, image.rgb.shape[:2], model.scale)
     progress = _tqdm_progress() if not args.json else None
     res = compute_lam(model, image.rgb, args.x, args.y, window=args.window, fold=args.fold, path=args.path,
                       context=None if args.exact else args.context, device=args.device, progress=progress)
@@ -114,7 +117,20 @@ def cmd_lam(args: argparse.Namespace) -> None:
             f"50%/90% of the attribution within {radii['50%']}/{radii['90%']} LR px "
             f"(receptive field {res.receptive_radius if res.receptive_radius is not None else 'unknown'}) "
             f"in {res.seconds:.2f} s on {res.device}")
+    moved = (res.window[0], res.window[1]) != (args.x, args.y)
+    if moved:  # a window sticking out of the output is moved inside it: say so
+        payload["notes"] = res.notes = [f"window moved from ({args.x}, {args.y}) to ({res.window[0]}, "
+                                        f"{res.window[1]}) to fit inside the output", *res.notes]
     _emit(args, payload, "\n".join([text, *res.notes]))
+
+
+def _check_window(args: argparse.Namespace, lr_shape: tuple[int, int], scale: int) -> None:
+    """A window whose corner lies outside the SR output is a mistake (LR coordinates?), not something to move."""
+    out_h, out_w = lr_shape[0] * scale, lr_shape[1] * scale
+    if not (0 <= args.x < out_w and 0 <= args.y < out_h):
+        raise UserError(f"--x {args.x} --y {args.y} lies outside the {out_w}×{out_h} output (×{scale} of the "
+                        f"{lr_shape[1]}×{lr_shape[0]} input): X and Y are SR-output pixels, "
+                        f"0..{out_w - 1} and 0..{out_h - 1}.")
 
 
 def _tqdm_progress():
@@ -162,25 +178,57 @@ def cmd_fetch(args: argparse.Namespace) -> None:
           f"{entry.name}: {source.spec} is in {root}; the model converts on first use")
 
 
+def _score_row(names, img, ref, crop_border, skipped: dict) -> dict:
+    """Every metric of `names` on one image; one that cannot score it is left out with its reason."""
+    from sr_demo.iqa import score
+
+    row = {}
+    for n in names:
+        try:
+            row[n] = score(n, img, ref, crop_border)
+        except UserError as exc:  # one metric that cannot run must not hide the others (as in the Score tab)
+            row[n] = None
+            skipped.setdefault(n, str(exc))
+    return row
+
+
 def cmd_score(args: argparse.Namespace) -> None:
     from sr_demo.imaging import load_image
-    from sr_demo.iqa import METRICS, score
+    from sr_demo.iqa import METRICS
+    from sr_demo.iqa.inputs import crop_to_common
     from sr_demo.iqa.table import resolve_names
 
+    if args.crop_border < 0:
+        raise UserError(f"--crop-border is the number of pixels dropped from each border: 0 or more, "
+                        f"got {args.crop_border}.")
     names = resolve_names(args.metrics, args.y_channel)
     ref = load_image(args.ref).rgb
-    rows = []
+    rows, skipped, crops = [], {}, []
     for path in args.dist:
-        img = load_image(path).rgb
-        rows.append({"image": str(path), **{n: score(n, img, ref, args.crop_border) for n in names}})
+        img, pair_ref = load_image(path).rgb, ref
+        if args.crop_to_common and img.shape != ref.shape:
+            size = _size(img)
+            img, pair_ref = crop_to_common(img, ref)
+            crops.append(f"{path} ({size}) and the reference ({_size(ref)}) cropped to their common top-left "
+                         f"{_size(img)}")
+        rows.append({"image": str(path), **_score_row(names, img, pair_ref, args.crop_border, skipped)})
+    if all(r[n] is None for r in rows for n in names):
+        raise UserError(" ".join(f"{METRICS[n].label}: {why}" for n, why in skipped.items()))
     meta = {n: {"label": METRICS[n].label, "lower_better": METRICS[n].lower_better,
                 "range": list(METRICS[n].value_range), "full_reference": METRICS[n].full_reference,
                 "convention": METRICS[n].convention} for n in names}
     width = max(len(str(p)) for p in args.dist)
     lines = [f"{'image':<{width}} " + " ".join(f"{METRICS[n].label + ' ' + METRICS[n].arrow:>16}" for n in names)]
-    lines += [f"{r['image']:<{width}} " + " ".join(f"{r[n]:>16.4f}" for n in names) for r in rows]
-    _emit(args, {"reference": str(args.ref), "crop_border": args.crop_border, "metrics": meta, "scores": rows},
-          "\n".join(lines))
+    lines += [f"{r['image']:<{width}} " + " ".join("-".rjust(16) if r[n] is None else f"{r[n]:>16.4f}"
+                                                    for n in names) for r in rows]
+    lines += [f"cropped: {c}" for c in crops]
+    lines += [f"skipped {METRICS[n].label}: {why}" for n, why in skipped.items()]
+    _emit(args, {"reference": str(args.ref), "crop_border": args.crop_border, "metrics": meta, "scores": rows,
+                 "cropped": crops, "skipped": skipped}, "\n".join(lines))
+
+
+def _size(img) -> str:
+    return f"{img.shape[1]}×{img.shape[0]}"
 
 
 def cmd_ddr(args: argparse.Namespace) -> None:
@@ -239,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lam", help="local attribution map: which LR pixels a model used for one output window",
                        description="LAM (Gu & Dong 2021) of one output window. X and Y are the window's top-left "
-                                   "corner in pixels of the SR OUTPUT (not the LR input); the window is moved "
-                                   "inside the output if it sticks out.")
+                                   "corner in pixels of the SR OUTPUT (not the LR input); a corner outside the "
+                                   "output is an error, a window that sticks out is moved inside and said so.")
     p.add_argument("input", help="LR image file")
     p.add_argument("--model", required=True, help="zoo name (see `sr-demo models`)")
     p.add_argument("--x", type=int, required=True, help="window left edge, in SR-output pixels")
@@ -259,10 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="image quality of one or more images against a reference",
                        description="Scores from SR Lab's metric table (arrows: which way is better).")
     p.add_argument("ref", help="reference (HR) image")
-    p.add_argument("dist", nargs="+", help="images to score, same size as the reference")
+    p.add_argument("dist", nargs="+", help="images to score, same size as the reference (or --crop-to-common)")
     p.add_argument("--metrics", help="comma list, e.g. psnr,ssim,ms_ssim,swdn,niqe,lpips,dists "
                                      "(default: every metric that needs no download)")
     p.add_argument("--crop-border", type=int, default=0, help="pixels dropped from each border (SR: the scale)")
+    p.add_argument("--crop-to-common", action="store_true",
+                   help="when sizes differ, crop each image and the reference to their common top-left region "
+                        "(what `upscale --hr` does for an HR that is not a multiple of the scale); stated")
     p.add_argument("--y-channel", action="store_true", help="PSNR/SSIM/MS-SSIM on BT.601 Y instead of RGB")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_score)
