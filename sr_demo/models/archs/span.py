@@ -18,12 +18,12 @@ from sr_demo.models.archs import register_arch
 BLOCKS = 6
 
 
-def _radius(m: "SPAN") -> float:
+def _radius(m: SPAN) -> float:
     # one 3x3 per Conv3XC (conv_1, 3 per block, conv_2) + the up-sampler's 3x3, all at LR
     return float(sum(isinstance(layer, Conv3XC) for layer in m.modules()) + 1)
 
 
-def _layers(m: "SPAN") -> dict[str, str]:
+def _layers(m: SPAN) -> dict[str, str]:
     """conv_1, each block's last conv (its output before the parameter-free
     attention; the blocks themselves return tuples), conv_2, then conv_cat,
     the deepest features before the up-sampler."""
@@ -41,8 +41,8 @@ def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
     scale = next((s for s in (1, 2, 3, 4, 8) if up == num_in_ch * s * s), None)
     if scale is None:
         return None
-    return dict(scale=scale, feature_channels=feat, num_in_ch=num_in_ch, num_out_ch=num_in_ch,
-                norm="no_norm" not in sd)
+    return {"scale": scale, "feature_channels": feat, "num_in_ch": num_in_ch, "num_out_ch": num_in_ch,
+                "norm": "no_norm" not in sd}
 
 
 @register_arch("span", receptive_radius=_radius, feature_layers=_layers, detect=_detect)

@@ -29,11 +29,11 @@ DEGRADATION_VECTOR = (
 DEFAULT_NOISE_LEVEL = 3.0
 
 
-def _radius(m: "SRMD") -> float:
+def _radius(m: SRMD) -> float:
     return conv_radius(m.body)[0]
 
 
-def _layers(m: "SRMD") -> dict[str, str]:
+def _layers(m: SRMD) -> dict[str, str]:
     """The ReLU after each hidden conv (the last conv feeds the pixel shuffle)."""
     relus = [i for i, layer in enumerate(m.body) if isinstance(layer, nn.ReLU)]
     return {f"conv{k + 1}": f"body.{i}" for k, i in enumerate(relus)}

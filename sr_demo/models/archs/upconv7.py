@@ -10,6 +10,8 @@ input gives exactly 2H x 2W with the same border behaviour as waifu2x-ncnn.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,12 +21,12 @@ from sr_demo.models.archs import register_arch
 CONTEXT = 7  # LR pixels per side the net consumes: 6 convs + the deconv's reach
 
 
-def _radius(m: "UpConv7") -> float:
+def _radius(m: UpConv7) -> float:
     # an output pixel sees conv6 positions m-1..m+1 around its LR pixel m, each 6 LR pixels deep
     return float(CONTEXT)
 
 
-def _layers(m: "UpConv7") -> dict[str, str]:
+def _layers(m: UpConv7) -> dict[str, str]:
     """The LeakyReLU after each conv. They are LR-sized plus a border of
     7 - k pixels per side after conv k (valid convs on the prepadded input)."""
     acts = [i for i, layer in enumerate(m.body) if isinstance(layer, nn.LeakyReLU)]
@@ -33,11 +35,12 @@ def _layers(m: "UpConv7") -> dict[str, str]:
 
 @register_arch("upconv7", receptive_radius=_radius, feature_layers=_layers)
 class UpConv7(nn.Module):
-    """waifu2x UpConv7 (nagadomi, waifu2x, 2017; the "upconv_7" models of
-    waifu2x-caffe / waifu2x-ncnn-vulkan): SRCNN-style plain convs at LR
+    """waifu2x UpConv7 (nagadomi, waifu2x, 2015-2018; no paper: the "upconv_7"
+    models of waifu2x / waifu2x-ncnn-vulkan): SRCNN-style plain convs
     (Dong et al., "Image Super-Resolution Using Deep Convolutional Networks",
-    TPAMI 2016) ending in a learned 2x deconvolution (Shi et al.'s argument
-    for LR-space features, CVPR 2016). RGB in [0, 1] in and out.
+    TPAMI 2016) run at LR resolution and ending in a learned 2x
+    deconvolution. One model per JPEG-noise level (separate weights, same
+    module). RGB in [0, 1] in and out.
 
     Args:
         scale: must be 2 (the deconvolution is 2x).
@@ -52,7 +55,7 @@ class UpConv7(nn.Module):
         self.scale = scale
         widths = (in_channels, 16, 32, 64, 128, 128, 256)
         layers: list[nn.Module] = []
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in itertools.pairwise(widths):
             layers += [nn.Conv2d(c_in, c_out, 3), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
         self.upconv = nn.ConvTranspose2d(widths[-1], out_channels, 4, stride=2, padding=3)

@@ -149,9 +149,9 @@ def _expect_pixel_shuffle(layer: NcnnLayer, scale: int, what: str) -> None:
 def _expect_conv(layer: NcnnLayer, what: str, *, kernel: int, pad: int, activation: int,
                  stride: int = 1, slope: float | None = None) -> None:
     p = layer.params
-    found = dict(kernel=(p.get(1), p.get(11, p.get(1))), dilation=p.get(2, 1), stride=p.get(3, 1),
-                 pad=p.get(4, 0), activation=p.get(9, 0))
-    want = dict(kernel=(kernel, kernel), dilation=1, stride=stride, pad=pad, activation=activation)
+    found = {"kernel": (p.get(1), p.get(11, p.get(1))), "dilation": p.get(2, 1), "stride": p.get(3, 1),
+                 "pad": p.get(4, 0), "activation": p.get(9, 0)}
+    want = {"kernel": (kernel, kernel), "dilation": 1, "stride": stride, "pad": pad, "activation": activation}
     per_side = (12, 13, 14, 15, 16) + ((18, 19, 20, 21) if layer.type == "Deconvolution" else ())
     if any(k in p for k in per_side) or found != want:
         raise UserError(f"{what}: {layer.type} {layer.name!r} is {found} (or asymmetric), expected {want}")
