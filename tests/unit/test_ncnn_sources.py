@@ -272,3 +272,16 @@ def test_memorydata_constants_and_int8_refusal(tmp_path):
     param, bin_ = write_model(tmp_path, lines, 2, struct.pack("<I", 0) + f32(np.ones(1)))
     with pytest.raises(UserError, match="int8-quantised"):
         read_ncnn(param, bin_)
+
+
+def test_compact_layout_detected_and_read_by_spandrel_alike():
+    """Our Compact keeps spandrel's keys: its own detector and spandrel's loader
+    both rebuild it from a state dict, and spandrel's module computes the same."""
+    spandrel = pytest.importorskip("spandrel")
+    module = build_arch("compact", scale=2, num_feat=16, num_conv=4).eval()
+    state = module.state_dict()
+    assert get_spec("compact").detect(state, "") == {"scale": 2, "num_feat": 16, "num_conv": 4}
+    descriptor = spandrel.ModelLoader().load_from_state_dict(state)
+    x = torch.from_numpy(photo_crop(9, 13))[None]
+    with torch.no_grad():
+        assert descriptor.scale == 2 and torch.equal(descriptor.model.eval()(x), module(x))
