@@ -31,11 +31,12 @@ def overlay(lam_map: np.ndarray, lr: np.ndarray, zoom: int) -> np.ndarray:
     return 0.5 * heatmap(lam_map, zoom) + 0.5 * nearest_upscale(np.asarray(lr, dtype=np.float32), zoom)
 
 
-def draw_box(image: np.ndarray, x: int, y: int, w: int, h: int, rgb=WINDOW_RGB, outside: bool = False) -> np.ndarray:
-    """A copy of `image` with a rectangle outline (thicker on big images),
+def draw_box(image: np.ndarray, x: int, y: int, w: int, h: int, rgb=WINDOW_RGB, outside: bool = False,
+             edge: int | None = None) -> np.ndarray:
+    """A copy of `image` with a rectangle outline `edge` px thick (default: thicker on big images),
     on the box's border pixels or, with `outside`, just around them."""
     out = np.array(image, dtype=np.float32, copy=True)
-    edge = max(1, min(out.shape[:2]) // 200)
+    edge = edge or max(1, min(out.shape[:2]) // 200)
     if outside:
         x, y, w, h = x - edge, y - edge, w + 2 * edge, h + 2 * edge
     x0, y0 = max(x, 0), max(y, 0)

@@ -33,7 +33,8 @@ def fresh_cache():
 def test_show_click_and_compare_two_models(lr_path):
     sr, state, info = ltab.show_sr(lr_path, ["bicubic-x4", "lanczos-x4"], 16, {}, None)
     assert sr.shape == (160, 192, 3) and state["center"] == (96.0, 80.0) and "×4" in info
-    assert np.allclose(sr[72, 90], [1.0, 0.1, 0.1])  # the default window (88, 72)-(104, 88) is drawn
+    assert np.allclose(sr[71, 90], [1.0, 0.1, 0.1])  # the default window (88, 72)-(104, 88) is outlined outside
+    assert not np.allclose(sr[72, 90], [1.0, 0.1, 0.1])  # and its own pixels stay visible
 
     sr2, state = ltab.place_window(state, 16, gr.SelectData(None, {"index": [20, 155], "value": None}))
     assert state["center"] == (20.0, 155.0) and np.allclose(sr2[159, 20], [1.0, 0.1, 0.1])  # moved inside
@@ -43,7 +44,9 @@ def test_show_click_and_compare_two_models(lr_path):
     assert [row[0] for row in table] == ["bicubic-x4", "lanczos-x4"]
     assert all(isinstance(row[1], float) and 0 < row[1] < 100 for row in table)
     assert table[0][4] == 2.0 and table[1][4] == 3.0  # receptive fields of the kernels
-    assert len(gallery) == 4 and gallery[0][0].shape == (160, 192, 3) and "DI" in gallery[0][1]
+    pictures = gallery["value"]
+    assert len(pictures) == 4 and pictures[0][0].shape == (160, 192, 3) and "DI" in pictures[0][1]
+    assert gallery["height"] >= 2 * ltab.GALLERY_ROW_PX  # both models' rows show without an inner scroll
     assert plot.visible and "Window 16×16 at (12, 144)" in info and not branches.visible
 
     # one model: no bar chart; the same window again comes from the cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 
@@ -12,6 +14,14 @@ from sr_demo.ui.tabs.superres import add_checkpoint, model_choices, resolve_mode
 
 TAB_ID = "lam"
 MAX_MODELS = 4
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "lam"
+#: Preferred first model: learned ×4 networks light enough that LAM's batched backward passes stay quick on a CPU
+#: (SPAN, a published bicubic-trained net; fsrcnn-x4, SR Lab's own, always shipped).
+DEFAULT_MODELS = ("span-x4", "fsrcnn-x4")
+#: Display height of the SR view (px) and the screen pixels the window outline should span there.
+VIEW_HEIGHT, OUTLINE_SCREEN_PX, MIN_WINDOW_SCREEN_PX = 420, 3, 24
+#: Rows of the attribution gallery are this tall (px) so that every model's row shows without an inner scroll.
+GALLERY_ROW_PX = 320
 PATH_CHOICES = [("progressive blur (LAM)", "blur"), ("straight line from the blurred image", "linear-blur"),
                 ("straight line from black", "linear-black")]
 CONTEXT_CHOICES = [("64×64 LR context around the window (DI comparable between images)", "context"),
@@ -51,11 +61,37 @@ def _window(state: dict, size: int) -> tuple[int, int, int]:
     return clamp_window(round(cx - size / 2), round(cy - size / 2), int(size), h, w)
 
 
+def default_model(choices: list[str]) -> list[str]:
+    """A learned model first: LAM of an interpolation kernel only shows the kernel."""
+    from sr_demo.ui.tabs.superres import default_models
+
+    preferred = [n for n in DEFAULT_MODELS if n in choices] or default_models(1)
+    return preferred[:1]
+
+
+def example_paths() -> list[str]:
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+
+
+def example_source(path: str | None) -> str:
+    return f"Input: the bundled example `{Path(path).name}`." if path else ""
+
+
 def _drawn(state: dict, size: int) -> np.ndarray:
+    """The SR output with the window outlined about OUTLINE_SCREEN_PX screen pixels thick at the shown size,
+    and, when the window is too small to find on screen, a second ring around it."""
     from sr_demo.lam import draw_box
 
     x, y, s = _window(state, size)
-    return draw_box(state["sr"], x, y, s, s)
+    image = state["sr"]
+    per_screen_px = max(image.shape[0] / VIEW_HEIGHT, image.shape[1] / (VIEW_HEIGHT * 1.6), 1 / 8)
+    edge = max(1, round(OUTLINE_SCREEN_PX * per_screen_px))
+    out = draw_box(image, x, y, s, s, edge=edge, outside=True)
+    ring = round(MIN_WINDOW_SCREEN_PX * per_screen_px)
+    if s < ring:  # a locator ring around the window, so that a 16 px window in a big output can be found
+        pad = (ring - s) // 2 + 2 * edge
+        out = draw_box(out, x - pad, y - pad, s + 2 * pad, s + 2 * pad, edge=edge, rgb=(1.0, 0.85, 0.0))
+    return out
 
 
 @guarded
@@ -101,18 +137,37 @@ def _row(r) -> list:
             "; ".join(r.notes)]
 
 
+def _shown_box(r) -> tuple[int, int, int, int]:
+    """The part of the canvas to show (x, y, w, h in canvas LR px): all of it, except on a whole-image canvas
+    larger than the 64 px context, where the map would be a speck: there a square around the footprint that
+    holds the 90% radius twice over (at least 32 px)."""
+    from sr_demo.lam import DEFAULT_CONTEXT
+
+    h, w = r.map.shape[:2]
+    if r.mode != "exact" or max(h, w) <= DEFAULT_CONTEXT:
+        return 0, 0, w, h
+    fx, fy, fw, fh = r.footprint  # relative to the canvas
+    half = max(16, int(np.ceil(2 * r.radii[0.9])) + max(fw, fh) // 2)
+    cx, cy = fx + fw // 2, fy + fh // 2
+    x0, y0 = max(0, cx - half), max(0, cy - half)
+    return x0, y0, min(w, cx + half) - x0, min(h, cy + half) - y0
+
+
 def _pictures(r) -> list[tuple[np.ndarray, str]]:
     from sr_demo.lam import draw_box, heatmap, overlay
     from sr_demo.lam.render import FOOTPRINT_RGB
 
     fx, fy, fw, fh = r.footprint
     s = r.scale
+    x0, y0, w, h = _shown_box(r)
+    lam_map, lr = r.map[y0:y0 + h, x0:x0 + w], r.lr[y0:y0 + h, x0:x0 + w]
+    where = "" if (w, h) == r.map.shape[1::-1] else f" ({w}×{h} LR px around the window)"
 
     def boxed(img):  # outside the footprint, so that it hides none of the map
-        return draw_box(img, fx * s, fy * s, fw * s, fh * s, rgb=FOOTPRINT_RGB, outside=True)
+        return draw_box(img, (fx - x0) * s, (fy - y0) * s, fw * s, fh * s, rgb=FOOTPRINT_RGB, outside=True)
 
-    return [(boxed(overlay(r.map, r.lr, s)), f"{r.model}: DI {r.di:.2f}"),
-            (boxed(heatmap(r.map, s)), f"{r.model}: map")]
+    return [(boxed(overlay(lam_map, lr, s)), f"{r.model}: DI {r.di:.2f}{where}"),
+            (boxed(heatmap(lam_map, s)), f"{r.model}: map")]
 
 
 def di_figure(results: list):
@@ -121,7 +176,8 @@ def di_figure(results: list):
     fig = go.Figure(go.Bar(x=[r.model for r in results], y=[r.di for r in results],
                            text=[f"{r.di:.2f}" for r in results], textposition="outside"))
     fig.update_layout(yaxis_title="diffusion index (0–100)", height=300, margin=dict(l=40, r=10, t=30, b=40),
-                      title="Diffusion index on the same window")
+                      yaxis_range=[0, 100],  # DI's own scale: an auto range makes 0.2 look diffuse
+                      title="Diffusion index on the same window (0–100 scale)")
     return fig
 
 
@@ -173,19 +229,23 @@ def run_lam(state: dict | None, names: list[str] | None, size: int, fold: int, p
             f"({first.box[0]}, {first.box[1]}); {first.fold} steps along the {path} path, fp32.")
     plot = gr.Plot(value=di_figure(results) if len(results) > 1 else None, visible=len(results) > 1)
     branches = branch_figure(results, models)
+    gallery = gr.update(value=gallery, height=GALLERY_ROW_PX * len(results) + 60)  # every row shows, no inner scroll
     return gallery, [_row(r) for r in results], plot, gr.Plot(value=branches, visible=branches is not None), info
 
 
-def build() -> None:
-    """Lay out the tab and wire its events."""
+def build() -> dict:
+    """Lay out the tab and wire its events; returns the components other tabs write into."""
     uploads = gr.State({}, time_to_live=3600)
     view = gr.State(None, time_to_live=3600)
     choices = model_choices()
-    default = [c for c in choices if c == "bicubic-x4"][:1] or choices[:1]
     with gr.Row():
         with gr.Column(scale=1):
             lr_image = upload_image(label="LR input", height=220, elem_id="lam-input")
-            models = gr.Dropdown(choices, value=default, multiselect=True, max_choices=MAX_MODELS,
+            source = gr.Markdown("Input: upload an LR image, pick an example, or send one from Super-resolve.",
+                                 elem_id="lam-source")
+            gr.Examples(example_paths(), inputs=lr_image, outputs=source, fn=example_source, run_on_click=True,
+                        label="Examples: 64×64 LR crops (examples/LICENSES.md)")
+            models = gr.Dropdown(choices, value=default_model(choices), multiselect=True, max_choices=MAX_MODELS,
                                  label=f"Models (up to {MAX_MODELS}, one scale)")
             with gr.Accordion("Community checkpoint", open=False):
                 ckpt = gr.File(label=".safetensors or .pth (BasicSR layouts, or any architecture spandrel knows)",
@@ -201,7 +261,7 @@ def build() -> None:
             sr_view = gr.Image(label="SR output: click to place the window", format="png", interactive=False,
                                height=420, elem_id="lam-sr", elem_classes="pixelated")
             info = gr.Markdown(elem_id="lam-info")
-            gallery = gr.Gallery(label="Attribution per model", format="png", columns=2, height="auto",
+            gallery = gr.Gallery(label="Attribution per model", format="png", columns=2, height=GALLERY_ROW_PX + 60,
                                  object_fit="contain", elem_id="lam-maps", elem_classes="pixelated")
             table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="lam-table",
                                  label="Diffusion index; radii and receptive field in LR pixels around the window")
@@ -212,9 +272,11 @@ def build() -> None:
     lam_outputs = [gallery, table, plot, branches, info]
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
-    gr.on([lr_image.upload, lr_image.clear, models.change], show_sr, [lr_image, models, size, uploads, view],
+    lr_image.upload(lambda: "Input: your upload.", None, source)
+    gr.on([lr_image.change, models.change], show_sr, [lr_image, models, size, uploads, view],
           [sr_view, view, info], concurrency_id="gpu", concurrency_limit=1)
     size.release(redraw, [view, size], [sr_view, view])
     sr_view.select(place_window, [view, size], [sr_view, view]).success(
         run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)
     go.click(run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)
+    return {"lr": lr_image, "source": source, "tab_id": TAB_ID}
