@@ -58,12 +58,29 @@ def controls_from_spec(spec) -> list:
     ]
 
 
+def spec_text(spec) -> str:
+    """The spec as the JSON box shows it: always indented, so the box keeps one shape."""
+    return json.dumps(spec.to_dict(), indent=2)
+
+
+def control_states(pipeline: str, blur_on: bool, noise_on: bool, jpeg_on: bool) -> list:
+    """Which classic controls take effect: none under Real-ESRGAN (its ranges live in the JSON), and a
+    stage's parameters only while its box is ticked. Order: the `stage_controls` of `build`."""
+    classic = pipeline == "classic"
+
+    def live(on: bool):
+        return gr.update(interactive=classic and bool(on))
+
+    return ([gr.update(interactive=classic)] * 4  # the three stage boxes and the down-sampling filter
+            + [live(blur_on)] * 5 + [live(noise_on)] * 3 + [live(jpeg_on)])
+
+
 @guarded
 def apply_preset(preset: str, scale: int) -> list:
     from sr_demo.degradations import preset_spec
 
     spec = preset_spec(preset, int(scale))
-    return controls_from_spec(spec) + [spec.to_json()]
+    return controls_from_spec(spec) + [spec_text(spec)]
 
 
 @guarded
@@ -80,7 +97,7 @@ def apply_json(text: str) -> list:
     seed = data.get("seed", 0)
     spec = DegradationSpec.from_dict(data.get("spec", data))
     spec.validate()
-    return controls_from_spec(spec) + [spec.to_json(), seed]
+    return controls_from_spec(spec) + [spec_text(spec), seed]
 
 
 def _spec_from_json_or_controls(spec_json: str, controls: list):
@@ -153,26 +170,32 @@ def build() -> tuple[gr.State, gr.Button]:
                 with gr.Row():
                     noise_on = gr.Checkbox(True, label="Noise")
                     noise_kind = gr.Radio(["gaussian", "poisson"], value="gaussian", label="Noise type")
-                    level = gr.Slider(0, 255, 20, step=0.5, label="Level (Gaussian σ in /255; Poisson scale)")
+                    level = gr.Slider(0, 255, 20, step=0.5, label="Level (Gaussian σ in /255; Poisson scale)",
+                                      min_width=280, scale=2)
                     gray = gr.Checkbox(False, label="Grey noise")
                 with gr.Row():
                     jpeg_on = gr.Checkbox(True, label="JPEG")
                     quality = gr.Slider(1, 100, 50, step=1, label="JPEG quality")
             go = gr.Button("Degrade", variant="primary")
         with gr.Column(scale=1):
+            notes = gr.Markdown()  # above the images: a small LR's true-size view is too short to sit beside text
             lr_zoom = gr.Image(label="LR, nearest-upscaled to show its pixels", format="png", interactive=False,
                                height=420)
             lr_true = gr.Image(label="LR at true size", format="png", interactive=False)
-            notes = gr.Markdown()
             send = gr.Button("Send HR + LR to Super-resolve →")
             files = gr.File(label="Download LR PNG and degradation record", file_count="multiple")
-            spec_json = gr.Code(preset_spec(DEFAULT_PRESET, 4).to_json(), language="json", label="Degradation spec (edit and apply, or paste a record)",
-                                interactive=True, lines=12, max_lines=30)
+            spec_json = gr.Code(spec_text(preset_spec(DEFAULT_PRESET, 4)), language="json",
+                                label="Degradation spec (edit and apply, or paste a record)", interactive=True,
+                                lines=18, max_lines=18)  # one height for a spec and a long record alike
             apply = gr.Button("Apply JSON to the controls", size="sm")
 
     controls = [pipeline, scale, blur_on, blur_kind, sigma, sigma_y, theta, ksize, downsample,
                 noise_on, noise_kind, level, gray, jpeg_on, quality]
     gr.on([preset.input, scale.input], apply_preset, [preset, scale], controls + [spec_json])
+    stage_controls = [blur_on, noise_on, jpeg_on, downsample, blur_kind, ksize, sigma, sigma_y, theta,
+                      noise_kind, level, gray, quality]
+    gr.on([pipeline.change, blur_on.change, noise_on.change, jpeg_on.change], control_states,
+          [pipeline, blur_on, noise_on, jpeg_on], stage_controls)
     apply.click(apply_json, spec_json, controls + [spec_json, seed])
     go.click(run_degrade, [image, seed, spec_json] + controls,
              [lr_zoom, lr_true, spec_json, notes, triple, files], concurrency_limit=2)
