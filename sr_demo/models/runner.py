@@ -21,6 +21,9 @@ from sr_demo.models.loader import LoadedModel
 # runs faster (bench/runner.py); GPUs take bigger tiles (less overlap waste)
 AUTO_TILE_HR_PIXELS = {"cpu": 1024 * 1024, "cuda": 2048 * 2048}
 MIN_TILE = 32  # out-of-memory retries stop halving here
+# overlap grows to the receptive radius up to this: deep nets (RRDB: hundreds of px in theory) use far
+# less in practice (LAM's 90% radii), and more context would make every tile mostly overlap
+MAX_AUTO_OVERLAP = 32
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _NAMES = {v: k for k, v in _DTYPES.items()}
 
@@ -197,7 +200,7 @@ def upscale(
 
     `tile`: None = auto (tile only when the output exceeds the device's
     AUTO_TILE_HR_PIXELS), 0 = never, N = cores of N LR pixels; `overlap` LR
-    pixels of context around each. On out-of-memory the tile is halved down
+    pixels of context around each (raised to the receptive radius when known, up to MAX_AUTO_OVERLAP). On out-of-memory the tile is halved down
     to MIN_TILE (unless tile=0 or the model must not be tiled); beyond that a
     UserError says so. Leaves `model.module` on `device`, channels_last.
     `conditions`: per-run inputs the architecture declares (`ArchSpec.inputs`,
@@ -205,6 +208,8 @@ def upscale(
     """
     x = to_tensor(lr)
     apply_conditions(model, conditions)
+    if model.receptive_radius is not None:  # small nets: tiles then equal the whole image exactly
+        overlap = max(overlap, min(math.ceil(model.receptive_radius), MAX_AUTO_OVERLAP))
     h, w = x.shape[-2:]
     dev = resolve_device(device)
     notes: list[str] = []

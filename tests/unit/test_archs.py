@@ -18,6 +18,13 @@ TINY = {
     "rrdbnet": dict(num_feat=8, num_block=1, num_grow_ch=4),
     "a2n": dict(num_feat=8, num_up_feat=4, num_block=2),
     "swinir": dict(embed_dim=12, depths=(2,), num_heads=(2,), window_size=4, img_size=8),
+    "srmd": dict(num_feat=8, num_conv=3),
+    "srmdnf": dict(num_feat=8, num_conv=3),
+    "upconv7": {},
+    "span": dict(feature_channels=8),
+    "compact": dict(num_feat=8, num_conv=2),
+    "rdn": dict(num_feat=8, num_blocks=2, convs_per_block=2, growth=4),
+    "rrdn": dict(num_feat=8, num_rrdb=1, dense_blocks=2, convs_per_block=2, growth=4),
 }
 SCALES = {
     "interp": (2, 3, 4, 16),
@@ -27,6 +34,13 @@ SCALES = {
     "rrdbnet": (2, 4),
     "a2n": (2, 3, 4),
     "swinir": (2, 3, 4),
+    "srmd": (2, 3, 4),
+    "srmdnf": (2, 3, 4),
+    "upconv7": (2,),
+    "span": (2, 3, 4),
+    "compact": (2, 3, 4),
+    "rdn": (2, 3, 4, 8),
+    "rrdn": (2, 3, 4, 8),
 }
 
 
@@ -101,3 +115,44 @@ def test_lazy_imports():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]
     )
     assert out.stdout.strip() == "['sr_demo.models.archs.fsrcnn']"
+
+
+# --- capabilities beside each architecture (ArchSpec) ------------------------------------------
+
+
+@pytest.mark.parametrize("arch", sorted(SCALES))
+def test_feature_layers_are_lr_feature_maps(arch):
+    """Every declared DDR layer exists and gives a feature map at LR resolution
+    (UpConv7's unpadded convs: the LR size plus what is left of its 7-px edge padding)."""
+    from sr_demo.models.archs import get_spec
+
+    spec = get_spec(arch)
+    scale = 4 if 4 in SCALES[arch] else SCALES[arch][0]  # RRDBNet x2 works at LR/2 (pixel unshuffle)
+    net = build_arch(arch, scale=scale, **TINY.get(arch, {"method": "nearest"})).eval()
+    if spec.feature_layers is None:
+        assert arch == "interp"
+        return
+    layers = spec.feature_layers(net)
+    assert layers, f"{arch} declares no feature layer"
+    seen = {}
+    hooks = [net.get_submodule(path).register_forward_hook(
+        lambda _m, _i, out, label=label: seen.__setitem__(label, out)) for label, path in layers.items()]
+    with torch.no_grad():
+        net(torch.rand(1, 3, 12, 16))
+    for h in hooks:
+        h.remove()
+    assert set(seen) == set(layers)
+    for label, out in seen.items():
+        assert out.ndim == 4 and 12 <= out.shape[2] <= 12 + 14 and 16 <= out.shape[3] <= 16 + 14, (label, out.shape)
+
+
+@pytest.mark.parametrize("arch", sorted(SCALES))
+def test_receptive_radius_and_params(arch):
+    from sr_demo.models.archs import get_spec
+
+    spec = get_spec(arch)
+    net = build_arch(arch, scale=SCALES[arch][0], **TINY.get(arch, {"method": "nearest"}))
+    if spec.receptive_radius is not None:
+        assert 0 <= spec.receptive_radius(net) < 1000
+    if spec.deployed_params is not None:
+        assert 0 < spec.deployed_params(net) < _params(net)

@@ -99,7 +99,8 @@ def test_rrdbnet_through_spandrel_matches_ours(tmp_path, scale):
     assert (desc.model(x) - ours).abs().max().item() <= 1e-5
 
 
-def test_spandrel_fallback_for_other_archs(tmp_path):
+def test_compact_checkpoints_load_through_our_spec(tmp_path):
+    """spandrel's own Compact checkpoint layout is recognised by archs/compact.py (spandrel's class inside)."""
     from spandrel.architectures.Compact import Compact
 
     torch.manual_seed(0)
@@ -107,7 +108,7 @@ def test_spandrel_fallback_for_other_archs(tmp_path):
     path = tmp_path / "compact.safetensors"
     save_file(net.state_dict(), path)
     loaded = load_checkpoint_file(path, name="mine")
-    assert (loaded.name, loaded.arch, loaded.scale, loaded.tiling_ok) == ("mine", "RealESRGAN Compact", 2, True)
+    assert (loaded.name, loaded.arch, loaded.scale, loaded.tiling_ok) == ("mine", "compact", 2, True)
     _same_output(net, loaded.module)
 
 

@@ -31,6 +31,13 @@ def _layers(m: SPAN) -> dict[str, str]:
     return {"conv_1": "conv_1", **blocks, "conv_2": "conv_2", "conv_cat": "conv_cat"}
 
 
+def _deployed_params(m: SPAN) -> int:
+    """Parameters of the fused network (what the ncnn graph holds): each Conv3XC counts as its eval_conv."""
+    branches = sum(p.numel() for c in m.modules() if isinstance(c, Conv3XC)
+                   for name, child in c.named_children() if name != "eval_conv" for p in child.parameters())
+    return sum(p.numel() for p in m.parameters()) - branches
+
+
 def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
     """spandrel's SPAN key layout (its training checkpoints and ours)."""
     keys = ("conv_1.sk.weight", "block_1.c1_r.sk.weight", "conv_cat.weight", "upsampler.0.weight")
@@ -45,7 +52,8 @@ def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
                 "norm": "no_norm" not in sd}
 
 
-@register_arch("span", receptive_radius=_radius, feature_layers=_layers, detect=_detect)
+@register_arch("span", receptive_radius=_radius, feature_layers=_layers, detect=_detect,
+               deployed_params=_deployed_params)
 class SPAN(SpandrelSPAN):
     """SPAN (Wan et al., "Swift Parameter-free Attention Network for Efficient
     Super-Resolution", CVPRW 2024, NTIRE 2024 efficient-SR winner): six blocks

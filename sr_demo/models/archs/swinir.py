@@ -18,8 +18,8 @@ from sr_demo.models.archs import register_arch
 
 
 def _layers(m: "SwinIR") -> dict[str, str]:
-    return {"conv_first": "conv_first", **{f"layers.{i}": f"layers.{i}" for i in range(len(m.layers))},
-            "conv_after_body": "conv_after_body"}
+    """Only the convolutions give feature maps; the Swin stages in between give token sequences."""
+    return {"conv_first": "conv_first", "conv_after_body": "conv_after_body"}
 from sr_demo.models.archs.edsr import DIV2K_RGB_MEAN, Upsample
 
 
