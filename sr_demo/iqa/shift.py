@@ -16,21 +16,29 @@ from sr_demo.iqa.table import METRICS, score
 
 def shift_curves(img: np.ndarray, ref: np.ndarray, metrics: tuple[str, ...], max_shift: int, crop: int,
                  optional: tuple[str, ...] = ("swdn",)) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """Each metric of `img` moved 0..`max_shift` px right against the same reference window, so only
-    the misalignment changes. Returns (curves, {metric: why it was left out}) for `optional` metrics
-    that cannot run (e.g. too small for SWDN); any other failure raises."""
-    w = ref.shape[1] - max_shift
-    if w < 1:
+    """Each metric of `img` moved 0..`max_shift` px against the whole reference, so only the misalignment
+    changes and no shift scores exactly what the score table does (`shifted`). Returns (curves,
+    {metric: why it was left out}) for `optional` metrics that cannot run (e.g. too small for SWDN); any
+    other failure raises."""
+    if ref.shape[1] - max_shift < 1:
         raise UserError(f"The reference is too narrow to shift by {max_shift} px.")
     curves, skipped = {}, {}
     for m in metrics:
         try:
-            curves[m] = [score(m, img[:, s:s + w], ref[:, :w], crop) for s in range(max_shift + 1)]
+            curves[m] = [score(m, shifted(img, s), ref, crop) for s in range(max_shift + 1)]
         except UserError as exc:
             if m not in optional:
                 raise
             skipped[m] = str(exc)
     return curves, skipped
+
+
+def shifted(img: np.ndarray, s: int) -> np.ndarray:
+    """`img` moved `s` px left, its last column repeated to keep its size: the repeated columns lie inside
+    the SR border crop whenever the crop is at least the shift, so they are never scored there."""
+    if s == 0:
+        return img
+    return np.concatenate([img[:, s:], np.repeat(img[:, -1:], s, axis=1)], axis=1)
 
 
 def quality_lost(value: float, base: float, lower_better: bool) -> float:

@@ -45,3 +45,19 @@ def test_optional_metrics_that_fail_are_left_out_with_the_reason(monkeypatch):
     assert list(curves) == ["psnr_y"] and skipped == {"swdn": "swdn cannot run here"}
     with pytest.raises(UserError, match="ssim_y cannot run"):
         shift_curves(ref, ref, ("ssim_y",), 2, 0)
+
+
+def test_no_shift_scores_exactly_what_the_table_does_and_the_padding_hides_in_the_crop():
+    from sr_demo.iqa import score
+    from sr_demo.iqa.shift import shifted
+
+    rng = np.random.default_rng(1)
+    ref = rng.random((32, 40, 3)).astype(np.float32)
+    img = np.clip(ref + rng.normal(0, 0.05, ref.shape), 0, 1).astype(np.float32)
+    curves, _ = shift_curves(img, ref, ("psnr_y",), 4, 4)
+    assert curves["psnr_y"][0] == score("psnr_y", img, ref, 4)
+    moved = shifted(img, 3)
+    assert moved.shape == img.shape and np.array_equal(moved[:, :37], img[:, 3:])
+    assert np.array_equal(moved[:, 37:], np.repeat(img[:, -1:], 3, axis=1))
+    # with a border crop >= the shift, the repeated columns are never scored: same as scoring the plain slice
+    assert curves["psnr_y"][3] == pytest.approx(score("psnr_y", img[4:-4, 7:-1], ref[4:-4, 4:-4], 0))

@@ -103,14 +103,16 @@ def receive_sr(results: dict | None):
         return gr.update(), None, "", gr.update()
     outputs = {name: r.sr for name, r in results["outputs"].items()}
     hr, scale = results.get("hr"), int(results.get("scale") or 0)
-    info = f"{len(outputs)} output(s) of the Super-resolve tab (×{scale}) are ready to score"
+    info = f"Input: {len(outputs)} output(s) of the Super-resolve tab (×{scale}), ready to score"
     if hr is None:
-        return gr.update(), {"hr": None, "outputs": outputs}, info + " (it had no HR: upload a reference).", scale
+        return gr.update(), {"hr": None, "outputs": outputs}, info + "; it had no HR: upload a reference.", scale
     h, w = next(iter(outputs.values())).shape[:2]
     if hr.shape[:2] != (h, w) and 0 <= hr.shape[0] - h < max(scale, 1) and 0 <= hr.shape[1] - w < max(scale, 1):
-        info += f"; its HR, mod-cropped from {hr.shape[1]}×{hr.shape[0]} to {w}×{h} as the SR protocol does,"
+        info += (f"; the reference is its HR, mod-cropped from {hr.shape[1]}×{hr.shape[0]} to {w}×{h} as the SR "
+                 "protocol does.")
         hr = hr[:h, :w]
-    return hr, {"hr": hr, "outputs": outputs}, info + " is the reference.", scale
+        return hr, {"hr": hr, "outputs": outputs}, info, scale
+    return hr, {"hr": hr, "outputs": outputs}, info + "; the reference is its HR.", scale
 
 
 def _collect(ref_path, uploads, sr_outputs, crop_common: bool):
@@ -303,9 +305,22 @@ def judge_pick(state: dict | None, judge: dict | None, choice: str):
                   key=lambda r: -int(r[1].split("/")[0]))
     table = gr.Dataframe(value=rows, headers=["metric", "agreed with you"])
     if judge["round"] >= len(judge["pairs"]):
-        return gr.update(), gr.update(), f"Done: {rows[0][0]} agreed with you most often.", judge, table
+        return gr.update(), gr.update(), _verdict(judge), judge, table
     a, b = judge["pairs"][judge["round"]]
     return state["images"][a], state["images"][b], _judge_prompt(judge), judge, table
+
+
+def _verdict(judge: dict) -> str:
+    """Who agreed with the user most often; a tie is named as one."""
+    from sr_demo.iqa import METRICS
+
+    best = max(judge["agree"].values())
+    top = [METRICS[m].label for m, k in judge["agree"].items() if k == best]
+    if len(top) == len(judge["agree"]) > 1:
+        return f"Done: every metric agreed with you equally often ({best}/{judge['done']})."
+    if len(top) > 1:
+        return f"Done: {', '.join(top[:-1])} and {top[-1]} tie, each agreeing with you {best}/{judge['done']} times."
+    return f"Done: {top[0]} agreed with you most often ({best}/{judge['done']})."
 
 
 def build(sr_results: gr.State | None = None) -> None:
@@ -335,7 +350,8 @@ def build(sr_results: gr.State | None = None) -> None:
     with gr.Accordion("Each metric's convention", open=False):
         notes = gr.Markdown(conventions_markdown(default_metrics()))
     with gr.Accordion("Shift demo: one pixel of misalignment", open=True):
-        gr.Markdown("Slide the scored image 0–4 px against the reference (same window each time). PSNR and SSIM "
+        gr.Markdown("Slide the scored image 0–4 px against the reference (its last columns repeated to keep its "
+                    "size; the SR border crop hides them, and no shift equals the table). PSNR and SSIM "
                     "compare pixels at the same place, so they fall; SWDN compares each feature with the best "
                     "match within a small neighbourhood (±2 px here), so it should hold up to 2 px. "
                     + shift_evidence())
@@ -349,8 +365,8 @@ def build(sr_results: gr.State | None = None) -> None:
     with gr.Accordion("You judge: which metric agrees with you?", open=False):
         prompt = gr.Markdown()
         with gr.Row():
-            img_a = gr.Image(label="A", format="png", interactive=False, height=260)
-            img_b = gr.Image(label="B", format="png", interactive=False, height=260)
+            img_a = gr.Image(label="A", format="png", interactive=False, height=520)
+            img_b = gr.Image(label="B", format="png", interactive=False, height=520)
         with gr.Row():
             pick_a = gr.Button("A is better")
             pick_b = gr.Button("B is better")
