@@ -244,6 +244,33 @@ _SRMD_PAPER = "Zhang, Zuo & Zhang, Learning a Single Convolutional SR Network fo
 _SPAN_PAPER = "Wan et al., Swift Parameter-free Attention Network for Efficient SR, CVPRW 2024"
 _WAIFU_PAPER = "nagadomi, waifu2x (2015-2018), upconv_7 after SRCNN (Dong et al. 2014)"
 
+_UPSCALERJS_PAPER = ("idealo image-super-resolution (ISR) RDN/RRDN after Zhang et al., Residual Dense Network, "
+                     "CVPR 2018, and Wang et al., ESRGAN, 2018; packaged by UpscalerJS")
+_RDN = {"slim": {"num_feat": 64, "num_blocks": 2, "convs_per_block": 1, "growth": 4},
+        "medium": {"num_feat": 64, "num_blocks": 10, "convs_per_block": 1, "growth": 64}}
+_RRDN_THICK = {"num_feat": 64, "num_rrdb": 10, "dense_blocks": 3, "convs_per_block": 4, "growth": 32}
+
+
+def _upscalerjs_shipped(size: str, scale: int, sha256: str) -> ZooEntry:
+    """UpscalerJS RDN slim/medium, converted once from the npm package by
+    `python -m training.convert_upscalerjs --out models` and shipped (fp16; MIT)."""
+    name = f"rdn-{size}-x{scale}"
+    return ZooEntry(name, "rdn", scale, _RDN[size], Shipped(f"{name}.safetensors", sha256),
+                    group="bicubic", trained_on="DIV2K, bicubic down-sampling (idealo ISR, as UpscalerJS states)",
+                    description=f"idealo RDN '{size}' from UpscalerJS (@upscalerjs/esrgan-{size}@1.0.0, MIT), "
+                    "converted from TensorFlow.js.", licence="MIT (as @upscalerjs/esrgan-" + size + " states it)",
+                    paper=_UPSCALERJS_PAPER)
+
+
+def _upscalerjs_thick(scale: int, files: tuple[tuple[str, str, str], ...]) -> ZooEntry:
+    """UpscalerJS RRDN thick (7.3 M parameters a scale): fetched from npm on demand, converted in the cache."""
+    return ZooEntry(f"rrdn-thick-x{scale}", "rrdn", scale, _RRDN_THICK,
+                    PackageFiles("npm", "@upscalerjs/esrgan-thick", "1.0.0", files, "upscalerjs-rrdn", "fetch", "MIT"),
+                    group="bicubic", trained_on="DIV2K, bicubic down-sampling (idealo ISR, as UpscalerJS states)",
+                    description="idealo RRDN 'thick' from UpscalerJS: residual-in-residual dense blocks, GAN-free.",
+                    paper=_UPSCALERJS_PAPER)
+
+
 _PUBLISHED: tuple[ZooEntry, ...] = (
     ZooEntry("realesrgan-x4plus", "rrdbnet", 4, {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
              _ncnn(_RESR, "REALESRGAN_X4PLUS_UP4X", "ncnn-rrdbnet", "dependency",
@@ -395,6 +422,88 @@ _PUBLISHED: tuple[ZooEntry, ...] = (
              group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
              description="SPAN (52 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
              paper=_SPAN_PAPER),
+    _upscalerjs_shipped("slim", 2, "fcc1a23484dee26a3014d4bd7768a6634130d0c36d01783422f5629916c73d6f"),
+    _upscalerjs_shipped("slim", 3, "4834d72b9e6e2b13cf9fee7c0ea6a9356dfbfddad68c4b99d1487f25356aba29"),
+    _upscalerjs_shipped("slim", 4, "f923268a62aa2aa88bf424798c96c9e5d51b7e2b645a0db0a7d3de7087c69e1e"),
+    _upscalerjs_shipped("slim", 8, "94b761e63249e6481419e0b75c8e81f76ed9fb2b3081389ccc3a20e06558208b"),
+    _upscalerjs_shipped("medium", 2, "1ddc4942f6d304fc258515aff7c8f774b279a26067a5b36fa634e2e983d1edff"),
+    _upscalerjs_shipped("medium", 3, "27287f2da55575b1d6cc779efecf4db69a2ef6f7dd5de28c85145d064843d92c"),
+    _upscalerjs_shipped("medium", 4, "b247fecc49b1940d41369992f697ffe244fceb4db3b7b418b46891cfc3aa299e"),
+    _upscalerjs_shipped("medium", 8, "9f07e73ddee88a55a98aeaf10fb8781fd6d1840cf3d248bf5f0b5291de7efa83"),
+    _upscalerjs_thick(2, (
+        ("model_json", "package/models/x2/model.json",
+         "fa724ce9e0fc0e17af6422f8c981c10c8cbff039e8205911613b610b74446b96"),
+        ("shard1", "package/models/x2/group1-shard1of7.bin",
+         "61d89b10b777baa25042a99b1dc6747259b8d534327a102234514e5d51e10bbb"),
+        ("shard2", "package/models/x2/group1-shard2of7.bin",
+         "0e00153883cad381e8a61e393df9cc387f688ec29682f22e3b49c6385b92036d"),
+        ("shard3", "package/models/x2/group1-shard3of7.bin",
+         "b6738bb9c0f3e950f0b446c5789ff9cba4436debc2b6df41703aafddd146c8cd"),
+        ("shard4", "package/models/x2/group1-shard4of7.bin",
+         "1a29e528ddfd2e266f6cd9e783447aeb76501d9124679092886585b591811e03"),
+        ("shard5", "package/models/x2/group1-shard5of7.bin",
+         "3b22a4bc2cbd12ab3e7d9b6cc8e91109721232c0a4992670573a99c5477ec5ec"),
+        ("shard6", "package/models/x2/group1-shard6of7.bin",
+         "f5b06f4b6dee42f9e91ced00f5ab142b9d712aac9ae8c93b98fc0ecaad5d7ae8"),
+        ("shard7", "package/models/x2/group1-shard7of7.bin",
+         "313b834bbe681c564f92e13c7d9a240a30f01d5836048438e1351780cca0d312"),
+    )),
+    _upscalerjs_thick(3, (
+        ("model_json", "package/models/x3/model.json",
+         "48329aa1d773000c775b0cad55ab6dafd6e516e5ac16227988649daa0cfc83ac"),
+        ("shard1", "package/models/x3/group1-shard1of7.bin",
+         "8636aae49965c848e68351cd19779407bc6491a9aec276e22c8c9170d6caecf3"),
+        ("shard2", "package/models/x3/group1-shard2of7.bin",
+         "1761e246a976450f3b1e0b1bd98398998fffa6ae1cb91ef5f5dc8c69f25e2a7f"),
+        ("shard3", "package/models/x3/group1-shard3of7.bin",
+         "2e13d04393bc357a4f4e78af7bc0bb2a5941f36d41c6cc026c664a841bb506b6"),
+        ("shard4", "package/models/x3/group1-shard4of7.bin",
+         "fd9c4777b134ce0451d29d22235f3898487b62df78bc9bf3b392eeccf6318694"),
+        ("shard5", "package/models/x3/group1-shard5of7.bin",
+         "0378f8822718ab22bbb033e35e7da7ab962ab29fe5ddd95713d70c2a6c2e921a"),
+        ("shard6", "package/models/x3/group1-shard6of7.bin",
+         "29106164672f2ee7e34c942d125f5a7a0ebf1aeb8c81c6406d9efd5c7478784c"),
+        ("shard7", "package/models/x3/group1-shard7of7.bin",
+         "51d5ef16c7258b26b3ee2c714df127b81839d1153bf1b30e44e274225bb49b5c"),
+    )),
+    _upscalerjs_thick(4, (
+        ("model_json", "package/models/x4/model.json",
+         "960433910ae4b2bff56d78a9d6dffc1289db3441bd67436c574b850dca429461"),
+        ("shard1", "package/models/x4/group1-shard1of7.bin",
+         "c2f3147cabd7451ca3c93090c0a0284034a2e1356c0ca16f72d39c46ab7fc9ea"),
+        ("shard2", "package/models/x4/group1-shard2of7.bin",
+         "6340d34ef2a1bf7cf32d5fc456662e39f9872a51d500a10907b9313f6278eb16"),
+        ("shard3", "package/models/x4/group1-shard3of7.bin",
+         "3467d72b6b9297dcf175244bc3462074ff7ed5c44f8dc3ba7a52bc843a51ee88"),
+        ("shard4", "package/models/x4/group1-shard4of7.bin",
+         "c384e24ac8c11bd3e2a9211fcadc8a9077345cd780e59245e758b622f37c83ae"),
+        ("shard5", "package/models/x4/group1-shard5of7.bin",
+         "90a60275d08465ba206116731639d5d9c0c44102b7796c68d1346fa0d997eed0"),
+        ("shard6", "package/models/x4/group1-shard6of7.bin",
+         "1bfa5f625a7316030ac47b420e2a77b809bce28519d069c45cfa7567d223e524"),
+        ("shard7", "package/models/x4/group1-shard7of7.bin",
+         "349e03caf92240e7643f587f36501bd4826e55fa8dc334b29b17cf2699d341e3"),
+    )),
+    _upscalerjs_thick(8, (
+        ("model_json", "package/models/x8/model.json",
+         "7031492e93c64bc450dbeaa20b4bbf9c519fe901506b051cd941c05f98a6236b"),
+        ("shard1", "package/models/x8/group1-shard1of8.bin",
+         "4316add8b58f0a31f65d2e66c53a8d41f7ab554aaff824933ccc5f21856b0510"),
+        ("shard2", "package/models/x8/group1-shard2of8.bin",
+         "0539bc3d025be0986f128c8165cbe184147e0520bf3bd005c6301fb3647e0bc1"),
+        ("shard3", "package/models/x8/group1-shard3of8.bin",
+         "5e2d3091b9753ea703b6950a20081a3821927f46ec5b92e372a2981c5d97754f"),
+        ("shard4", "package/models/x8/group1-shard4of8.bin",
+         "571a47db779ab4c5b4b4ef0c32bcbcd326f7842ca49add0e3c8e93362b10d19f"),
+        ("shard5", "package/models/x8/group1-shard5of8.bin",
+         "4b5518717b01028f889de440bf5a97c2dc3f117653bdd89bd18eba98933f77b9"),
+        ("shard6", "package/models/x8/group1-shard6of8.bin",
+         "28d51ed82026769fcb39ce3a17a0a27105818b7ce146c30e9634fbbc73499d88"),
+        ("shard7", "package/models/x8/group1-shard7of8.bin",
+         "58e0606462e22f8e6bbe402c6da30cfca0468e8154909ef64da719e47e9012ae"),
+        ("shard8", "package/models/x8/group1-shard8of8.bin",
+         "dbe91a392603a136efc0f0f838ea8d85f5957a83d9a60865bcb3077ae997cdbe"),
+    )),
 )
 
 ZOO: tuple[ZooEntry, ...] = _BASELINES + _PUBLISHED + _INHOUSE
