@@ -27,12 +27,14 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Super-resolve", id=superres.TAB_ID):
                 sr_inputs = superres.build(triple)
             with gr.Tab("LAM", id="lam"):
-                lam.build()
+                lam_inputs = lam.build()
             with gr.Tab("Score", id=score.TAB_ID):
                 score.build(sr_inputs["results"])
             with gr.Tab("DDR", id=ddr.TAB_ID) as ddr_tab:
                 ddr.build(ddr_tab)
         send.click(degrade.send_to_sr, triple, [sr_inputs["lr"], sr_inputs["hr"], tabs])
+        sr_inputs["to_lam"].click(lam.send_to_lam, sr_inputs["results"], [lam_inputs["lr"], lam_inputs["source"], tabs])
+        sr_inputs["to_score"].click(score.send_to_score, sr_inputs["results"], tabs)
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo
 

@@ -76,7 +76,7 @@ def test_superresolve_handler_scores_and_loupe(chelsea_path, tmp_path):
     assert [row[0] for row in table] == ["bicubic-x4", "lanczos-x4"]  # bicubic added as the reference
     assert all(isinstance(row[2], float) and row[2] > 20 for row in table)
     assert left_img.shape == right_img.shape == (300, 448, 3)
-    assert strip.shape == (192 + 18, 4 * (192 + 6) - 6, 3)  # LR, bicubic, lanczos, HR: 48 px crops ×4
+    assert strip.shape == (192 + stab.CAPTION_BAND, 4 * (192 + 6) - 6, 3)  # LR, bicubic, lanczos, HR: 48 px ×4
     import zipfile
 
     with zipfile.ZipFile(bundle) as zf:
@@ -85,7 +85,8 @@ def test_superresolve_handler_scores_and_loupe(chelsea_path, tmp_path):
     assert record["degradation"]["seed"] == 3  # the LR came from this triple, so its record travels
 
     event = gr.SelectData(None, {"index": [10, 20], "value": None})
-    overview2, strip2 = stab.move_loupe(state, 16, event)
+    overview2, strip2, centre = stab.move_loupe(state, 16, event)
+    assert centre == (10 / 448, 20 / 300)
     assert not np.array_equal(overview, overview2)
     zoom, gap = 12, 6  # 16 px crops enlarged to 192 px, captions below
     side = 16 * zoom

@@ -77,6 +77,14 @@ def example_source(path: str | None) -> str:
     return f"Input: the bundled example `{Path(path).name}`." if path else ""
 
 
+@guarded
+def send_to_lam(results: dict | None):
+    """The Super-resolve tab's LR comes over without a re-upload (the LAM tab then shows its SR)."""
+    if not results:
+        raise UserError("Super-resolve an image first.")
+    return (results["lr"], "Input: the LR of the Super-resolve tab's last run.", gr.Tabs(selected=TAB_ID))
+
+
 def _drawn(state: dict, size: int) -> np.ndarray:
     """The SR output with the window outlined about OUTLINE_SCREEN_PX screen pixels thick at the shown size,
     and, when the window is too small to find on screen, a second ring around it."""

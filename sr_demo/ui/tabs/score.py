@@ -115,6 +115,14 @@ def receive_sr(results: dict | None):
     return hr, {"hr": hr, "outputs": outputs}, info + "; the reference is its HR.", scale
 
 
+@guarded
+def send_to_score(results: dict | None):
+    """Open this tab: the Super-resolve tab's outputs are already here (they come over when it runs)."""
+    if not results:
+        raise UserError("Super-resolve an image first.")
+    return gr.Tabs(selected=TAB_ID)
+
+
 def _collect(ref_path, uploads, sr_outputs, crop_common: bool):
     from sr_demo.imaging import load_image
     from sr_demo.iqa.inputs import crop_to_common

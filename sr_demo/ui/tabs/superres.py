@@ -17,9 +17,11 @@ from sr_demo.ui.tabs import dropout_study, model_guide
 TAB_ID = "superresolve"
 HR_LABEL = "HR reference"
 LR_LABEL = "LR input (nearest)"
+CAPTION_PX, CAPTION_BAND = 18, 28  # loupe captions: font size and the band under the crops (px)
 TABLE_HEADERS = ["model", "scale", "PSNR-Y ↑", "SSIM-Y ↑", "PSNR-RGB ↑", "SSIM-RGB ↑", "seconds", "device",
                  "weights sha256"]
 UPLOAD_PREFIX = "upload: "
+LOUPE_SIZE = 48  # output px, the slider's default
 
 
 def model_choices() -> list[str]:
@@ -119,7 +121,9 @@ def run_sr(lr_path, hr_path, names, tile, uploads, triple, noise_level=None, pro
     info += [f"**{r.model}**: {r.note}" for r in outputs.values() if r.note]
     if hr is None:
         info.append("No HR reference: PSNR/SSIM need one (degrade an image in the first tab, or upload its HR).")
-    overview, strip = loupe_views(state, 0.5, 0.5, 48)
+    info.insert(0, "Input: the Degrade tab's LR (its record travels with the download)." if record is not None
+                else "Input: an uploaded LR.")
+    overview, strip = loupe_views(state, *textured_centre(_view(state, state["overview"]), LOUPE_SIZE), LOUPE_SIZE)
     return (_pair(state, left, right), gr.Dropdown(choices=views, value=left), gr.Dropdown(choices=views, value=right),
             metrics_table(outputs), overview, strip, str(bundle), "\n\n".join(info), state)
 
@@ -181,20 +185,48 @@ def loupe_views(state: dict, fx: float, fy: float, size: int, tile: int = 192):
 
 def loupe_strip(crops: list[tuple[np.ndarray, str]], tile: int) -> np.ndarray:
     """Crops side by side, each enlarged to about `tile` px, captioned with its name."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     from sr_demo.imaging import nearest_upscale, to_uint8
 
     size = crops[0][0].shape[0]
     zoom = max(1, round(tile / size))
-    side, caption, gap = size * zoom, 18, 6
-    canvas = Image.new("RGB", (len(crops) * (side + gap) - gap, side + caption), "white")
+    side, gap = size * zoom, 6
+    font = ImageFont.load_default(size=CAPTION_PX)  # a scalable font stays legible when the browser shrinks
+    canvas = Image.new("RGB", (len(crops) * (side + gap) - gap, side + CAPTION_BAND), "white")
     draw = ImageDraw.Draw(canvas)
     for i, (crop, name) in enumerate(crops):
         x = i * (side + gap)
         canvas.paste(Image.fromarray(to_uint8(nearest_upscale(crop, zoom))), (x, 0))
-        draw.text((x + 2, side + 3), name[: side // 7], fill="black")
+        draw.text((x + 2, side + 4), _fit(name, font, side - 4), fill="black", font=font)
     return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def _fit(text: str, font, width: int) -> str:
+    """`text`, shortened with an ellipsis to fit `width` px in `font`."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def textured_centre(image: np.ndarray, size: int) -> tuple[float, float]:
+    """(fx, fy) of the `size`-px square with the most gradient energy, on a half-size stride: a first loupe
+    on a flat patch shows nothing."""
+    gray = np.asarray(image, dtype=np.float64).mean(axis=2)
+    energy = np.zeros_like(gray)
+    energy[:, 1:] += np.abs(np.diff(gray, axis=1))
+    energy[1:, :] += np.abs(np.diff(gray, axis=0))
+    h, w = gray.shape
+    size = int(min(size, h, w))
+    total = np.pad(energy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    step = max(1, size // 2)
+    ys, xs = np.arange(0, h - size + 1, step), np.arange(0, w - size + 1, step)
+    sums = (total[ys[:, None] + size, xs[None, :] + size] - total[ys[:, None], xs[None, :] + size]
+            - total[ys[:, None] + size, xs[None, :]] + total[ys[:, None], xs[None, :]])
+    iy, ix = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return (xs[ix] + size / 2) / w, (ys[iy] + size / 2) / h
 
 
 def _draw_box(image: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:
@@ -215,7 +247,17 @@ def move_loupe(state: dict | None, size: int, evt: gr.SelectData):
         raise UserError("Run a model first.")
     base = _view(state, state["overview"])
     x, y = evt.index
-    return loupe_views(state, x / base.shape[1], y / base.shape[0], int(size))
+    centre = (x / base.shape[1], y / base.shape[0])
+    return (*loupe_views(state, *centre, int(size)), centre)
+
+
+@guarded
+def resize_loupe(state: dict | None, size: int, centre: tuple[float, float] | None = None):
+    """The loupe at the slider's size, where it was (after a new run: on the most textured patch)."""
+    if not state:
+        return gr.skip()  # nothing shown yet: the slider waits for the first run
+    centre = centre or textured_centre(_view(state, state["overview"]), int(size))
+    return (*loupe_views(state, *centre, int(size)), centre)
 
 
 @guarded
@@ -241,7 +283,7 @@ def build(triple: gr.State | None = None) -> dict:
     with gr.Row():
         with gr.Column(scale=1):
             lr_image = upload_image(label="LR input", height=260)
-            hr_image = upload_image(label="HR reference (optional: enables PSNR/SSIM)", height=200)
+            hr_image = upload_image(label="HR (optional: PSNR/SSIM)", height=200)
             models = gr.Dropdown(model_items(), value=default_models(), multiselect=True,
                                  label="Models (bicubic at the same scale is added as reference)")
             speed_note = gr.Markdown(elem_id="sr-speed-note")
@@ -268,8 +310,11 @@ def build(triple: gr.State | None = None) -> dict:
                                     buttons=["download", "fullscreen"])
             table = gr.Dataframe(headers=TABLE_HEADERS, elem_id="sr-scores", label="Scores (SR protocol: border of "
                                  "`scale` px cropped; Y is BT.601 16-235)", interactive=False)
-            loupe = gr.Image(label="Loupe: the same crop of every output, pixels enlarged", format="png",
-                             interactive=False, elem_id="sr-loupe")
+            gr.Markdown("**Loupe**: the same crop of every view, pixels enlarged (click the overview to move it)")
+            loupe = gr.Image(show_label=False, format="png", interactive=False, elem_id="sr-loupe")
+            with gr.Row():
+                to_lam = gr.Button("Send the LR to LAM →", size="sm")
+                to_score = gr.Button("Score these outputs →", size="sm")
             bundle = gr.File(label="Download everything (PNGs, spec, seed, scores, weights sha256)")
     with gr.Accordion("Model guide: what each model was trained for", open=False):
         gr.Markdown(model_guide.guide_markdown())
@@ -278,9 +323,12 @@ def build(triple: gr.State | None = None) -> dict:
     ckpt.upload(add_checkpoint, [ckpt, uploads, models], [models, uploads, ckpt_info],
                 concurrency_id="gpu", concurrency_limit=1)
     gr.on([lr_image.change, models.change], estimate, [lr_image, models, triple], [speed_note, noise_level])
-    go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple, noise_level],
+    run = go.click(run_sr, [lr_image, hr_image, models, tile, uploads, triple, noise_level],
              [slider, left, right, table, overview, loupe, bundle, info, results],
              concurrency_id="gpu", concurrency_limit=1)
     gr.on([left.input, right.input], compare, [results, left, right], slider)
-    overview.select(move_loupe, [results, loupe_size], [overview, loupe])
-    return {"lr": lr_image, "hr": hr_image, "results": results}
+    loupe_at = gr.State(None)
+    overview.select(move_loupe, [results, loupe_size], [overview, loupe, loupe_at])
+    run.then(resize_loupe, [results, loupe_size], [overview, loupe, loupe_at])  # a new run: a textured patch
+    loupe_size.release(resize_loupe, [results, loupe_size, loupe_at], [overview, loupe, loupe_at])
+    return {"lr": lr_image, "hr": hr_image, "results": results, "to_lam": to_lam, "to_score": to_score}
