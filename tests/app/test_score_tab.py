@@ -112,3 +112,52 @@ def test_conventions_cover_every_metric():
     text = tab.conventions_markdown()
     assert all(m.label in text for m in METRICS.values())
     assert "not PIPAL-trained" in text and "needs internet on first use" in text
+
+
+# --- perception–distortion view ---------------------------------------------
+
+PD_MODELS = ["nearest-x4", "bicubic-x4", "fsrcnn-x4"]
+
+
+def test_perception_distortion_scatter_and_rankings():
+    from sr_demo.degradations.resize import imresize
+    from sr_demo.iqa import METRICS, psnr
+
+    fig, table, note, study = tab.run_perception_distortion(HELDOUT, 4, PD_MODELS, "psnr_y", "swdn",
+                                                            progress=_noop)
+    assert np.allclose(study.lr, np.clip(imresize(study.hr, 1 / 4), 0, 1))
+    # the nearest "model" is pixel replication of the LR the study made: the models ran on that LR
+    assert np.array_equal(study.outputs["nearest-x4"], study.lr.repeat(4, 0).repeat(4, 1))
+    points = {name: (x, y) for trace in fig.data for name, x, y in zip(trace.text, trace.x, trace.y)}
+    assert set(points) == set(PD_MODELS)
+    for name in PD_MODELS:
+        assert points[name][0] == pytest.approx(psnr(study.outputs[name], study.hr, 4, True))
+        assert points[name][1] == study.scores[name]["swdn"]
+    headers, rows = table.value["headers"], table.value["data"]
+    assert [r[0] for r in rows] == [1, 2, 3] and "PSNR-Y (dB) ↑" in headers and "ST-LPIPS (Alex) ↓" in headers
+    for col, header in enumerate(headers[1:], start=1):
+        metric = next(m for m in study.scores[PD_MODELS[0]] if header.startswith(METRICS[m].label + " "))
+        values = [study.scores[r[col]][metric] for r in rows]
+        assert values == sorted(values, reverse=not METRICS[metric].lower_better), header
+    assert "Kendall τ" in note and "bicubic" in note
+
+
+def test_perception_distortion_new_axes_reuse_the_models_outputs():
+    *_, study = tab.run_perception_distortion(HELDOUT, 4, PD_MODELS[:2], "psnr_y", "swdn", progress=_noop)
+    outputs = dict(study.outputs)
+    fig, table, note, again = tab.replot_perception_distortion(study, "ssim_y", "stlpips_alex")
+    assert again.outputs.keys() == outputs.keys() and all(again.outputs[k] is outputs[k] for k in outputs)
+    assert fig.layout.xaxis.title.text.startswith("SSIM-Y") and fig.layout.yaxis.title.text.startswith("ST-LPIPS")
+    with pytest.raises(gr.Error, match="Run the models first"):
+        tab.replot_perception_distortion(None, "psnr_y", "swdn")
+
+
+def test_perception_distortion_refuses_what_it_cannot_run():
+    with pytest.raises(gr.Error, match="at least one zoo model"):
+        tab.run_perception_distortion(HELDOUT, 4, [], "psnr_y", "swdn", progress=_noop)
+    with pytest.raises(gr.Error, match="×2 model"):
+        tab.run_perception_distortion(HELDOUT, 4, ["bicubic-x2"], "psnr_y", "swdn", progress=_noop)
+    with pytest.raises(gr.Error, match="HR image"):
+        tab.run_perception_distortion(None, 4, PD_MODELS, "psnr_y", "swdn", progress=_noop)
+    boxes = tab.pd_models_for_scale(2)
+    assert boxes.value and all(name.endswith("-x2") for name in boxes.value)

@@ -26,3 +26,23 @@ def test_score_two_images_and_read_psnr(page, tmp_path, shots):
     for plot in ("#score-bars", "#score-agreement", "#score-shift-plot"):
         page.locator(f"{plot} .main-svg").first.wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "score.png"), full_page=True)
+
+
+def test_perception_distortion_plot_renders(page, shots):
+    """Two quick models (the others unticked), default axes: the scatter and the rankings appear."""
+    keep = {"nearest-x4", "bicubic-x4"}
+    page.get_by_role("tab", name="Score").click()
+    page.get_by_text("Perception–distortion: zoo models on one image").click()
+    boxes = page.locator("#score-pd-models label")
+    boxes.first.wait_for(timeout=60_000)
+    for label in boxes.all():
+        box = label.locator("input[type=checkbox]")
+        if (label.inner_text().strip() in keep) != box.is_checked():
+            box.click()
+    page.locator("#score-pd-run").click()
+    page.locator("#score-pd-plot .main-svg").first.wait_for(timeout=180_000)
+    page.wait_for_function(
+        "() => /bicubic-x4/.test(document.querySelector('#score-pd-ranks').innerText)", timeout=60_000)
+    points = page.locator("#score-pd-plot .scatterlayer .point")
+    assert points.count() == 2
+    page.screenshot(path=str(shots / "score_perception_distortion.png"), full_page=True)

@@ -4,8 +4,10 @@ The reference is an upload or the Super-resolve tab's HR; the images are
 uploads plus every output of the Super-resolve tab (they come over when it
 runs). Beside the table: a bar chart per metric, Kendall tau between metrics
 (meaningless under 8 images, and said so), the shift demo (PSNR/SSIM punish a
-pixel of misalignment, SWDN is built not to) and "you judge" (which metric
-agrees with your own choices).
+pixel of misalignment, SWDN is built not to), "you judge" (which metric
+agrees with your own choices) and the perception–distortion view (zoo models
+on one image, a distortion measure against a perceptual one; computed in
+sr_demo.iqa.perception_distortion).
 """
 
 from __future__ import annotations
@@ -318,6 +320,78 @@ def judge_pick(state: dict | None, judge: dict | None, choice: str):
     return state["images"][a], state["images"][b], _judge_prompt(judge), judge, table
 
 
+def pd_metric_choices(names: tuple[str, ...]) -> list[tuple[str, str]]:
+    from sr_demo.iqa import METRICS
+
+    return [(f"{METRICS[n].label} {METRICS[n].arrow}", n) for n in names]
+
+
+@guarded
+def pd_models_for_scale(scale):
+    """The model checkboxes for a new scale: every model available at it, the default ones ticked."""
+    from sr_demo.iqa import perception_distortion as pd
+
+    return gr.CheckboxGroup(choices=pd.candidates(int(scale)), value=pd.default_models(int(scale)))
+
+
+@guarded
+def run_perception_distortion(image_path, scale, models, x_metric, y_metric, progress=gr.Progress()):
+    """Every picked zoo model on one image, then the scatter and the rankings (sr_demo.iqa.perception_distortion)."""
+    from sr_demo.imaging import load_image
+    from sr_demo.iqa import perception_distortion as pd
+
+    if not image_path:
+        raise UserError("Give an HR image for the perception–distortion view.")
+    study = pd.run_models(load_image(image_path).rgb, int(scale), list(models or []),
+                          progress=lambda f, desc: progress(f, desc=desc))
+    return (*perception_distortion_view(study, x_metric, y_metric), study)
+
+
+@guarded
+def replot_perception_distortion(study, x_metric, y_metric):
+    """New axes for the models already run (each metric scored once, kept in the study)."""
+    if study is None:
+        raise UserError("Run the models first.")
+    return (*perception_distortion_view(study, x_metric, y_metric), study)
+
+
+def perception_distortion_view(study, x_metric: str, y_metric: str):
+    """(scatter of y against x, one point per model; rankings of every scored metric side by side; note)."""
+    import plotly.graph_objects as go
+
+    from sr_demo.iqa import METRICS
+    from sr_demo.iqa import perception_distortion as pd
+    from sr_demo.models import GROUP_TITLES
+
+    pd.add_scores(study, [x_metric, y_metric, *pd.RANKED])
+    for m in (x_metric, y_metric):
+        if m in study.skipped:
+            raise UserError(f"{METRICS[m].label} cannot score these outputs: {study.skipped[m]}")
+    names = list(study.outputs)
+    fig = go.Figure()
+    for group in dict.fromkeys(study.groups[n] for n in names):
+        members = [n for n in names if study.groups[n] == group]
+        fig.add_scatter(x=[study.scores[n][x_metric] for n in members], y=[study.scores[n][y_metric] for n in members],
+                        mode="markers+text", text=members, textposition="top center", name=GROUP_TITLES[group],
+                        marker=dict(size=11))
+    x_spec, y_spec = METRICS[x_metric], METRICS[y_metric]
+    fig.update_layout(height=420, margin=dict(l=50, r=10, t=40, b=50), legend=dict(orientation="h", y=-0.2),
+                      xaxis_title=f"{x_spec.label} {x_spec.arrow} (distortion)",
+                      yaxis_title=f"{y_spec.label} {y_spec.arrow} (perceptual)",
+                      title=f"{len(names)} models, ×{study.scale}, on one {study.hr.shape[1]}×{study.hr.shape[0]} image")
+    scored = [m for m in METRICS if m in next(iter(study.scores.values()))]
+    ranks = {m: pd.ranking(study, m) for m in scored}
+    table = gr.Dataframe(value=[[i + 1] + [ranks[m][i] for m in scored] for i in range(len(names))],
+                         headers=["rank"] + [f"{METRICS[m].label} {METRICS[m].arrow}" for m in scored])
+    note = (f"LR: MATLAB-bicubic ×{study.scale} down-sampling of the HR; scores crop {study.scale} border px. "
+            + "".join(f"Input: {n}. " for n in study.notes))
+    if len(names) >= 3:
+        note += (f"Kendall τ between the {x_spec.label} and {y_spec.label} rankings: "
+                 f"{pd.rank_agreement(study, x_metric, y_metric):+.2f} (+1 same order, −1 reversed). ")
+    note += "".join(f"{METRICS[m].label} left out: {why} " for m, why in study.skipped.items())
+    return fig, table, note
+
+
 def _verdict(judge: dict) -> str:
     """Who agreed with the user most often; a tie is named as one."""
     from sr_demo.iqa import METRICS
@@ -370,6 +444,8 @@ def build(sr_results: gr.State | None = None) -> None:
             shift_plot = gr.Plot(label="Quality lost by shifting", elem_id="score-shift-plot")
             shift_table = gr.Dataframe(headers=["metric", "no shift", "shifted"], interactive=False,
                                        elem_id="score-shift-table")
+    with gr.Accordion("Perception–distortion: zoo models on one image", open=False):
+        perception_distortion_block()
     with gr.Accordion("You judge: which metric agrees with you?", open=False):
         prompt = gr.Markdown()
         with gr.Row():
@@ -391,3 +467,36 @@ def build(sr_results: gr.State | None = None) -> None:
                  [img_a, img_b, prompt, judge, judge_table])
     if sr_results is not None:
         sr_results.change(receive_sr, sr_results, [ref_image, sr_outputs, sr_info, crop_border])
+
+
+def perception_distortion_block() -> None:
+    """Zoo models on one HR image: a distortion measure against a perceptual one, and each metric's ranking."""
+    from sr_demo.iqa import perception_distortion as pd
+    from sr_demo.resources import repo_file
+
+    gr.Markdown("Every picked model super-resolves the bicubic LR of one image. Models that minimise pixel error "
+                "(PSNR-oriented) sit at the high-PSNR end; GAN-trained ones (Real-ESRGAN) trade PSNR for texture, "
+                "which perceptual metrics reward — and the metrics' rankings disagree most on them (PIPAL).")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = upload_image(label="HR image (a held-out crop by default)", height=200, elem_id="score-pd-image",
+                                 value=str(repo_file("examples/heldout/gcompris-monuments-colosseum_0.png")))
+            scale = gr.Radio([2, 3, 4], value=4, label="Scale")
+            models = gr.CheckboxGroup(pd.candidates(4), value=pd.default_models(4), label="Zoo models",
+                                      elem_id="score-pd-models")
+            with gr.Row():
+                x_metric = gr.Dropdown(pd_metric_choices(pd.DISTORTION), value="psnr_y", label="Distortion (x)")
+                y_metric = gr.Dropdown(pd_metric_choices(pd.PERCEPTUAL), value="stlpips_alex",
+                                       label="Perceptual (y)")
+            go = gr.Button("Run the models and plot", elem_id="score-pd-run")
+        with gr.Column(scale=2):
+            plot = gr.Plot(label="Perception–distortion plane (one point per model)", elem_id="score-pd-plot")
+            note = gr.Markdown()
+            ranks = gr.Dataframe(label="Rankings, best first, one column per metric", interactive=False,
+                                 elem_id="score-pd-ranks")
+    study = gr.State(None, time_to_live=3600)
+    scale.change(pd_models_for_scale, scale, models)
+    go.click(run_perception_distortion, [image, scale, models, x_metric, y_metric], [plot, ranks, note, study],
+             concurrency_id="gpu", concurrency_limit=1)
+    gr.on([x_metric.input, y_metric.input], replot_perception_distortion, [study, x_metric, y_metric],
+          [plot, ranks, note, study], concurrency_id="gpu")
