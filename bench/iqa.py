@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-"""PSNR, SSIM and MS-SSIM on a 1080x800 pair against pyiqa in the same run; SWDN seconds per megapixel.
+"""PSNR, SSIM and MS-SSIM on a 1080x800 pair against pyiqa in the same run; ST-LPIPS against its package's
+own forward; SWDN seconds per megapixel.
 
-    python bench/iqa.py [--repeats 3]
+    python bench/iqa.py [--repeats 3] [--stlpips-repeats 1]
 
 Both sides get the same pair (a photo enlarged to 1080x800 and its JPEG q40),
 BT.601 Y (pyiqa: `test_y_channel=True, color_space='ycbcr'`, `downsample=False`).
 Values are checked equal within the tolerances of tests/unit/test_iqa_metrics.py
 before any time is printed; times are the best of `--repeats` runs. pyiqa is a
 test-only dependency (non-commercial licence); without it only our times print.
+ST-LPIPS (alex, vgg) runs through the Score tab's code (`sr_demo.iqa.score`) and
+through `stlpips_pytorch.stlpips.LPIPS` (needs the test-only IPython and
+torchsummary), values checked within 1e-5 first.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def pair() -> tuple[np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stlpips-repeats", type=int, default=1, help="ST-LPIPS takes seconds per run on a CPU")
     args = parser.parse_args(argv)
     img, ref = pair()
     print(f"pair 1080x800, CPU threads {torch.get_num_threads()}, torch {torch.__version__}")
@@ -81,7 +86,40 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {name} | {value:.4f} | {seconds:.3f} | - | - | - |")
     if theirs:
         agreement(metrics)
+    stlpips(img, ref, args.stlpips_repeats)
     swdn(img, ref, args.repeats)
+
+
+def stlpips(img: np.ndarray, ref: np.ndarray, repeats: int) -> None:
+    """ST-LPIPS through the Score tab's code against the package's own forward, same pair, same threads."""
+    from sr_demo.iqa import score
+
+    try:
+        from stlpips_pytorch import stlpips as package
+    except ImportError as exc:
+        package = None
+        print(f"stlpips_pytorch's own forward cannot run here ({exc}): our times only")
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
+    a, b = t(img), t(ref)
+    print("| metric | SR Lab value | SR Lab s | package value | package s | package s / SR Lab s |\n"
+          "|---|---|---|---|---|---|")
+    for net in ("alex", "vgg"):
+        score(f"stlpips_{net}", img[:64, :64], ref[:64, :64])  # weights loaded outside the timing
+        value, seconds = best_of(lambda: score(f"stlpips_{net}", img, ref), repeats)
+        if package is None:
+            print(f"| ST-LPIPS {net} | {value:.5f} | {seconds:.2f} | - | - | - |")
+            continue
+        model = package.LPIPS(net=net, variant="shift_tolerant", verbose=False)
+
+        @torch.no_grad()
+        def theirs():
+            return model(a, b, normalize=True)
+
+        ref_value, ref_seconds = best_of(theirs, repeats)
+        if abs(value - ref_value) > 1e-5:
+            raise SystemExit(f"ST-LPIPS {net}: {value} vs the package's {ref_value} differ by more than 1e-5")
+        print(f"| ST-LPIPS {net} | {value:.5f} | {seconds:.2f} | {ref_value:.5f} | {ref_seconds:.2f} | "
+              f"{ref_seconds / seconds:.2f}x |")
 
 
 def agreement(metrics: dict) -> None:
