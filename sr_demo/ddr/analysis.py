@@ -34,15 +34,17 @@ def patch_set(classes: tuple[str, ...], per_class: int, seed: int, scale: int) -
 def features(net: FeatureNet, patches: PatchSet, layers: Sequence[str], reduce: str = "gap",
              recipe: dict | None = None, progress: Progress | None = None) -> dict[str, np.ndarray]:
     """{dotted layer: (N, D)} for `patches`; with `recipe` (how the patches were made) cached by it."""
-    k = cache.key(net=net.weights_id, layers=list(layers), reduce=reduce, **recipe) if recipe else None
-    if k is not None and (hit := cache.get(k, disk=reduce == "gap")) is not None:
-        return hit
-    feats = layer_features(net.module, patches.lr, layers, reduce=reduce, prepare=net.prepare, progress=progress)
-    if reduce == "flat":
-        feats = {name: reduce_flat(f, seed=patches.seed) for name, f in feats.items()}
-    if k is not None:
-        cache.put(k, feats, disk=reduce == "gap")
-    return feats
+    def compute() -> dict[str, np.ndarray]:
+        feats = layer_features(net.module, patches.lr, layers, reduce=reduce, prepare=net.prepare,
+                               progress=progress)
+        if reduce == "flat":
+            feats = {name: reduce_flat(f, seed=patches.seed) for name, f in feats.items()}
+        return feats
+
+    if not recipe:
+        return compute()
+    k = cache.key(net=net.weights_id, layers=list(layers), reduce=reduce, **recipe)
+    return cache.once(k, compute, disk=reduce == "gap")
 
 
 @dataclass
@@ -132,14 +134,14 @@ def scatter(m: Measurement, layer: str, method: str):
     return _embeddings[recipe]
 
 
-def warm(net_name: str | None = None) -> None:
-    """What a first visit needs, ahead of it: UMAP's numba compile and the default model's features."""
+def warm(net_name: str | None = None, per_class: int = DEFAULT_PER_CLASS, seeds: int = 5) -> None:
+    """What a first visit needs, ahead of it: the default model's features (every layer, as the tab asks
+    for them) and UMAP's numba compile."""
     from sr_demo.ddr.embed import warm_umap
-    from sr_demo.ddr.nets import net_names
+    from sr_demo.ddr.nets import default_net
 
-    names = net_names()
-    name = net_name or (names[0] if names else None)
+    name = net_name or default_net()
     if name is not None:
         net = get_net(name)
-        measure(net, list(net.layers))
+        measure(net, list(net.layers), per_class=per_class, seeds=seeds)
     warm_umap()

@@ -78,6 +78,25 @@ def put(k: str, value: dict[str, np.ndarray], disk: bool = True) -> None:
         pass
 
 
+_inflight: dict[str, threading.Lock] = {}
+
+
+def once(k: str, compute, disk: bool = True) -> dict[str, np.ndarray]:
+    """The cached value of `k`, else `compute()` stored; a second thread asking for the same key meanwhile
+    (a click during the tab's warm-up) waits for the first instead of computing it again."""
+    if (hit := get(k, disk)) is not None:
+        return hit
+    with _lock:
+        lock = _inflight.setdefault(k, threading.Lock())
+    with lock:
+        if (hit := get(k, disk)) is None:
+            hit = compute()
+            put(k, hit, disk)
+    with _lock:
+        _inflight.pop(k, None)
+    return hit
+
+
 def clear_memory() -> None:
     with _lock:
         _memory.clear()

@@ -19,6 +19,8 @@ from torch import nn
 from sr_demo.errors import UserError
 
 MAX_DISCOVERED = 8
+#: The default view's model: a light bicubic-trained network (the paper's first finding), quick on a CPU.
+PREFERRED_DEFAULTS = ("span-x4", "fsrcnn-x4")
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,11 @@ def net_names() -> tuple[str, ...]:
     from sr_demo.models import available_entries
 
     return tuple(e.name for e in available_entries() if e.arch != "interp") + contrast_names()
+
+
+def default_net() -> str | None:
+    names = net_names()
+    return next((n for n in PREFERRED_DEFAULTS if n in names), names[0] if names else None)
 
 
 def layer_labels(name: str) -> list[str]:

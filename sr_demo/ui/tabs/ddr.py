@@ -12,6 +12,8 @@ from sr_demo.ui.guard import gradio_progress, guarded
 TAB_ID = "ddr"
 MAX_MODELS = 2
 MAX_SHOWN = 60
+#: The first view's size: 6 classes x 16 patches x 3 seeds stays well under a minute for SPAN on a 2-core CPU.
+DEFAULT_PER_CLASS, DEFAULT_SEEDS = 16, 3
 METHOD_CHOICES = [("t-SNE", "tsne"), ("UMAP", "umap"), ("PCA", "pca")]
 COLOUR_CHOICES = [("degradation class (lighter = milder level)", "class"), ("source photo", "photo")]
 NOTE = """**Deep degradation representations** ([Liu et al. 2021](https://arxiv.org/abs/2108.00406)). Small LR
@@ -205,7 +207,7 @@ def warm() -> None:
 
     def run() -> None:
         try:
-            warm_ddr()
+            warm_ddr(per_class=DEFAULT_PER_CLASS, seeds=DEFAULT_SEEDS)
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first click computes
             logging.getLogger("sr_demo.ui").exception("DDR warm-up failed")
 
@@ -216,17 +218,20 @@ def warm() -> None:
 def build(tab: gr.Tab | None = None) -> None:
     """Lay out the tab and wire its events; `tab.select` warms the default view."""
     state = gr.State(None, time_to_live=3600)
-    choices = model_choices()
+    from sr_demo.ddr.nets import default_net
+
+    choices, default = model_choices(), default_net()
     with gr.Row():
         with gr.Column(scale=1):
-            models = gr.Dropdown(choices, value=choices[:1], multiselect=True, max_choices=MAX_MODELS,
+            models = gr.Dropdown(choices, value=[default] if default else [], multiselect=True,
+                                 max_choices=MAX_MODELS,
                                  label=f"Models (up to {MAX_MODELS}: zoo networks or classification trunks)",
                                  elem_id="ddr-models")
-            layer_a = gr.Dropdown(**_layer_props(choices[0] if choices else None), elem_id="ddr-layer-a")
+            layer_a = gr.Dropdown(**_layer_props(default), elem_id="ddr-layer-a")
             layer_b = gr.Dropdown(**_layer_props(None), elem_id="ddr-layer-b")
             method = gr.Radio(METHOD_CHOICES, value="tsne", label="2-D map")
-            per_class = gr.Slider(8, 128, 32, step=8, label="Patches per class (32×32 LR)")
-            seeds = gr.Slider(1, 10, 5, step=1, label="Patch-set seeds (CHI mean ± sd)")
+            per_class = gr.Slider(8, 128, DEFAULT_PER_CLASS, step=8, label="Patches per class (32×32 LR)")
+            seeds = gr.Slider(1, 10, DEFAULT_SEEDS, step=1, label="Patch-set seeds (CHI mean ± sd)")
             classes = gr.CheckboxGroup(class_choices(), value=default_classes(), label="Degradation classes")
             colour_by = gr.Radio(COLOUR_CHOICES, value="class", label="Colour by")
             go = gr.Button("Run DDR", variant="primary", elem_id="ddr-run")
@@ -248,12 +253,12 @@ def build(tab: gr.Tab | None = None) -> None:
             gallery = gr.Gallery(label="Patches in the selected range (LR, zoomed ×4)", columns=10, height="auto",
                                  format="png", elem_id="ddr-patches", elem_classes="pixelated")
 
-    models.change(update_layers, models, [layer_a, layer_b], queue=False)
+    models.change(update_layers, models, [layer_a, layer_b])
     go.click(run_ddr, [models, layer_a, layer_b, method, per_class, classes, seeds, colour_by],
              [plot_a, plot_b, chi_plot, info, state, gallery], concurrency_id="gpu", concurrency_limit=1)
-    colour_by.change(recolour, [state, colour_by], [plot_a, plot_b], queue=False)
-    plot_a.select(_on_select(0), state, [gallery, region], queue=False)
-    plot_b.select(_on_select(1), state, [gallery, region], queue=False)
+    colour_by.change(recolour, [state, colour_by], [plot_a, plot_b])
+    plot_a.select(_on_select(0), state, [gallery, region])
+    plot_b.select(_on_select(1), state, [gallery, region])
     place_btn.click(place_image, [state, mine, colour_by], [plot_a, plot_b, info, state],
                     concurrency_id="gpu", concurrency_limit=1)
     if tab is not None:
