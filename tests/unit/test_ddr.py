@@ -132,3 +132,30 @@ def test_tsne_placing_reruns_with_the_new_patches():
     assert base.shape == emb.xy.shape and new.shape == (2, 2)
     centres = {c: base[labels == c].mean(0) for c in set(labels)}
     assert all(min(centres, key=lambda c: np.linalg.norm(p - centres[c])) == "c2" for p in new)
+
+
+def test_feature_cache_survives_a_restart_and_computes_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from sr_demo.ddr import cache
+
+    monkeypatch.setenv("SR_DEMO_CACHE", str(tmp_path))
+    cache.clear_memory()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.2)
+        return {"body.1": np.arange(6, dtype=np.float32).reshape(2, 3)}
+
+    k = cache.key(net="sha", layers=["body.1"], seed=0)
+    threads = [threading.Thread(target=cache.once, args=(k, compute)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    cache.clear_memory()  # a new process: only the disk copy is left
+    np.testing.assert_array_equal(cache.get(k)["body.1"], compute()["body.1"])
+    assert cache.stats["disk"] == 1 and cache.key(net="other", layers=["body.1"], seed=0) != k
