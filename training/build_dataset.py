@@ -9,9 +9,9 @@ photos so that HR targets are sharp).  This script fetches those packages
 against the manifest's sha256, down-scales with antialiased bicubic and writes
 deterministic PNG crops plus ``dataset.json``:
 
-    python training/build_dataset.py --out data            # train + held-out
-    python training/build_dataset.py --out data --heldout-only
-    python training/build_dataset.py --export-heldout examples/heldout
+    python -m training.build_dataset --out data            # train + held-out
+    python -m training.build_dataset --out data --heldout-only
+    python -m training.build_dataset --export-heldout examples/heldout
 
 The whole output stays under 24 MiB so that it travels with the code to the
 GPU machine; the exported held-out subset is committed for tests and the UI.
@@ -24,7 +24,6 @@ import hashlib
 import io
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +32,11 @@ from urllib.parse import unquote
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script from any directory
-from rcc import read_rcc  # noqa: E402
+from sr_demo.resources import repo_file
+from training.rcc import read_rcc
 
-ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = ROOT / "training" / "manifest.json"
+ROOT = repo_file(".")
+MANIFEST = repo_file("training/manifest.json")
 #: The only packages we train on (design.md, "Weights and data").
 ALLOW_LIST = (
     "mate-backgrounds",
@@ -170,7 +169,7 @@ def export_heldout(entries: list[dict], data: Path, dest: Path, versions: dict[s
     lines = [
         "# Held-out photo crops",
         "",
-        "Made by `python training/build_dataset.py --export-heldout examples/heldout` from the",
+        "Made by `python -m training.build_dataset --export-heldout examples/heldout` from the",
         "held-out split of `training/manifest.json`: down-scaled by the manifest's factor",
         "(antialiased bicubic), then cropped. Never used for training. Each crop is a",
         "modified (cropped, resized) copy of the original under the licence given here.",

@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 """Measure trained models on the held-out split and publish them with their cards.
 
-    python training/evaluate.py NAME [NAME ...] [--weights-from training/runs]
-    python training/evaluate.py --study rdsr
+    python -m training.evaluate NAME [NAME ...] [--weights-from training/runs]
+    python -m training.evaluate --study rdsr
 
 `--study rdsr` runs the dropout study of `training/study.py` on the shipped
 real-world models and the study-seed runs, and writes its table into
@@ -47,26 +46,22 @@ import cv2
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for _p in (str(ROOT), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from sr_demo.degradations import RDSR_TEST_PRESETS, degrade, imresize, preset_spec
+from sr_demo.imaging import rgb_to_y
+from sr_demo.iqa import psnr, ssim
+from sr_demo.models import zoo
+from sr_demo.models.loader import LoadedModel, _from_spec, file_sha256
+from sr_demo.models.runner import upscale
+from sr_demo.models.zoo import models_dir as default_models_dir
+from sr_demo.resources import repo_file
+from training.recipes import RECIPES, Recipe, get_recipe
 
-from recipes import RECIPES, Recipe, get_recipe  # noqa: E402
-
-from sr_demo.degradations import RDSR_TEST_PRESETS, degrade, imresize, preset_spec  # noqa: E402
-from sr_demo.imaging import rgb_to_y  # noqa: E402
-from sr_demo.iqa import psnr, ssim  # noqa: E402
-from sr_demo.models.archs import build_arch  # noqa: E402
-from sr_demo.models.loader import file_sha256  # noqa: E402
-from sr_demo.models.zoo import models_dir as default_models_dir  # noqa: E402
-
-DEFAULT_RUNS = ROOT / "training" / "runs"
-DATA_HELDOUT = ROOT / "data" / "heldout"
-EXAMPLES_HELDOUT = ROOT / "examples" / "heldout"
-MANIFEST = ROOT / "training" / "manifest.json"
-README = ROOT / "README.md"
+ROOT = repo_file(".")
+DEFAULT_RUNS = repo_file("training/runs")
+DATA_HELDOUT = repo_file("data/heldout")
+EXAMPLES_HELDOUT = repo_file("examples/heldout")
+MANIFEST = repo_file("training/manifest.json")
+README = repo_file("README.md")
 START, END = "<!-- zoo-table:start -->", "<!-- zoo-table:end -->"
 FP16_TOLERANCE_DB = 0.01
 RDSR_PRESETS = RDSR_TEST_PRESETS
@@ -92,7 +87,7 @@ def heldout_folder(folder: Path | None) -> tuple[Path, str]:
     if sorted(DATA_HELDOUT.glob("*.png")):
         return DATA_HELDOUT, ""
     return EXAMPLES_HELDOUT, (
-        "data/heldout is missing (build it: python training/build_dataset.py --out data); "
+        "data/heldout is missing (build it: python -m training.build_dataset --out data); "
         "measured on the committed subset examples/heldout instead"
     )
 
@@ -135,15 +130,18 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-@torch.no_grad()
-def run_model(net: torch.nn.Module, lr: np.ndarray, device: torch.device) -> np.ndarray:
-    x = torch.from_numpy(lr).permute(2, 0, 1)[None].to(device)
-    y = net(x)[0].float().permute(1, 2, 0).cpu().numpy()
-    return quantise(y)
+def as_model(name: str, arch: str, scale: int, arch_kwargs: dict, sd: dict[str, torch.Tensor]) -> LoadedModel:
+    """Trained weights as the app's `LoadedModel` (strict load), so they are measured the way the app runs them."""
+    return _from_spec(name, arch, dict(arch_kwargs, scale=scale), sd, None, "run")
 
 
-def measure(net: torch.nn.Module, pairs, scale: int, device: torch.device) -> tuple[dict, list]:
-    rows = [scores(run_model(net, lr, device), hr, scale) for _, hr, lr in pairs]
+def run_model(model: LoadedModel, lr: np.ndarray, device: torch.device) -> np.ndarray:
+    """The app's inference path (`runner.upscale`): untiled, fp32, 8-bit output."""
+    return quantise(upscale(model, lr, device=str(device), tile=0, precision="fp32").sr)
+
+
+def measure(model: LoadedModel, pairs, scale: int, device: torch.device) -> tuple[dict, list]:
+    rows = [scores(run_model(model, lr, device), hr, scale) for _, hr, lr in pairs]
     return mean_scores(rows), rows
 
 
@@ -165,7 +163,7 @@ def sharpness(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
     return grad(sr) / max(grad(hr), 1e-12)
 
 
-def perceptual_rows(net: torch.nn.Module | None, pairs, scale: int, device: torch.device) -> dict[str, float]:
+def perceptual_rows(net: LoadedModel | None, pairs, scale: int, device: torch.device) -> dict[str, float]:
     """Mean sharpness ratio and NIQE of `net`'s outputs (bicubic when `net` is None)."""
     from sr_demo.iqa.niqe import niqe
 
@@ -177,7 +175,7 @@ def perceptual_rows(net: torch.nn.Module | None, pairs, scale: int, device: torc
     return dict(sharpness=float(np.mean(sharp)), niqe=float(np.mean(nat)))
 
 
-def preset_scores(net: torch.nn.Module, clean_pairs, scale: int, device: torch.device) -> dict[str, dict]:
+def preset_scores(net: LoadedModel, clean_pairs, scale: int, device: torch.device) -> dict[str, dict]:
     """Mean PSNR-Y of `net` and of bicubic under each RDSR preset (the real-world models' measure)."""
     out = {}
     for preset in RDSR_PRESETS:
@@ -187,23 +185,22 @@ def preset_scores(net: torch.nn.Module, clean_pairs, scale: int, device: torch.d
     return out
 
 
-def load_parent(recipe: Recipe, weights_from: Path, models: Path) -> tuple[torch.nn.Module, str]:
+def load_parent(recipe: Recipe, weights_from: Path, models: Path) -> tuple[LoadedModel, str]:
     """The `init_from` parent, found as train.py finds it when the fine-tune starts (its complete run,
     else its shipped weights), so the card compares with what the fine-tune grew from."""
-    from train import parent_weights
+    from training.train import parent_weights
 
     sd, init = parent_weights(recipe, weights_from, models)
     parent = get_recipe(recipe.init_from)
-    net = build_arch(parent.arch, scale=parent.scale, **parent.arch_kwargs)
-    net.load_state_dict({k: v.float() for k, v in sd.items()})
-    return net.eval(), f"{init['path']} ({init['source']}, iteration {init['iteration']}, sha256 {init['sha256']})"
+    net = as_model(parent.name, parent.arch, parent.scale, parent.arch_kwargs, sd)
+    return net, f"{init['path']} ({init['source']}, iteration {init['iteration']}, sha256 {init['sha256']})"
 
 
 def gan_comparison(net, recipe: Recipe, pairs, model_scores: dict, weights_from: Path, models: Path,
                    device: torch.device) -> dict:
     """A GAN fine-tune next to its L1 parent and bicubic: PSNR/SSIM-Y, sharpness ratio, NIQE."""
     parent, source = load_parent(recipe, weights_from, models)
-    parent_scores, _ = measure(parent.to(device), pairs, recipe.scale, device)
+    parent_scores, _ = measure(parent, pairs, recipe.scale, device)
     rows = {recipe.name: dict(psnr_y=model_scores["psnr_y"], ssim_y=model_scores["ssim_y"],
                               **perceptual_rows(net, pairs, recipe.scale, device)),
             recipe.init_from: dict(psnr_y=parent_scores["psnr_y"], ssim_y=parent_scores["ssim_y"],
@@ -322,7 +319,7 @@ def card_markdown(c: dict) -> str:
         + (f" ({c['gain_basis']})" if c.get("gain_basis") else "") + f"; target {c['target_gain_db']:+.2f} dB"
         + (f" and a sharpness gain of {c['gan']['target_sharpness_gain']:+.2f} over {c['gan']['parent']}"
            if c.get("gan") else "") + f": {met}."
-        + ("" if c["target_met"] else " `training/run_pending.py` continues training this model."),
+        + ("" if c["target_met"] else " `python -m training.run_pending` continues training this model."),
         f"fp16 weights vs fp32: PSNR-Y differs by {c['fp16_psnr_y_delta_db']:.4f} dB (gate < {FP16_TOLERANCE_DB} dB).",
         "",
         f"Protocol: {c['protocol']}.",
@@ -384,23 +381,27 @@ def _study_section(c: dict) -> list[str]:
 
 
 def zoo_table(models: Path) -> str:
-    """README's zoo section body, generated from the cards in `models`."""
-    cards = []
-    for name in RECIPES:
-        path = Path(models) / f"{name}.json"
-        if path.is_file():
-            cards.append(json.loads(path.read_text(encoding="utf-8")))
+    """README's zoo section body, generated from every card in `models`, in-house and published, in zoo order."""
+    cards = [json.loads(path.read_text(encoding="utf-8"))
+             for path in (Path(models) / f"{e.name}.json" for e in zoo.ZOO) if path.is_file()]
+    published = [c for c in cards if c.get("kind") == "published"]
     lines = [
         "The interpolation baselines `nearest-xS`, `bicubic-xS` (MATLAB `imresize`) and `lanczos-xS` (Lanczos-3)",
         "serve S in 2, 3, 4, 16. Every learned weight SR Lab ships is trained by `training/` on photographs",
-        "from Debian packages and measured by `training/evaluate.py` on held-out photos (PSNR/SSIM-Y, `scale`",
+        "from Debian packages and measured by `python -m training.evaluate` on held-out photos (PSNR/SSIM-Y, `scale`",
         "border pixels cropped, next to bicubic on the same LR); its card is `models/NAME.md`.",
         "",
+        *_inhouse_rows([c for c in cards if c.get("kind") != "published"]),
     ]
+    if published:
+        lines += ["", *_published_rows(published)]
+    return "\n".join(lines)
+
+
+def _inhouse_rows(cards: list[dict]) -> list[str]:
     if not cards:
-        lines.append("No learned model has been trained and evaluated yet.")
-        return "\n".join(lines)
-    lines += [
+        return ["No learned model has been trained and evaluated yet."]
+    lines = [
         "| model | params | training | iterations | held-out PSNR-Y | bicubic | gain (target) | SSIM-Y | card |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -420,7 +421,28 @@ def zoo_table(models: Path) -> str:
         )
     if any(c.get("preset_scores") for c in cards):
         lines += ["", "\\* PSNR-Y and gain are means over the eight RDSR test presets (see the dropout study below)."]
-    return "\n".join(lines)
+    return lines
+
+
+def _published_rows(cards: list[dict]) -> list[str]:
+    """Published weights (registry packages, converted by SR Lab's readers), as `training.published_cards` measured them."""
+    heldout = cards[0]["heldout"]
+    lines = [f"Published weights from registry packages, converted by SR Lab's own readers and measured by "
+             f"`python -m training.published_cards` through the app's runner on {heldout['images']} held-out crops "
+             f"(`{heldout['folder']}`) under the eight RDSR test presets (fixed seeds), next to bicubic; CPU time "
+             "for a 128x128 LR input, median of 3:", "",
+             "| model | params | trained for | package (licence) | stored as | clean PSNR-Y | bicubic | "
+             "8-preset PSNR-Y | bicubic | CPU s | card |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in cards:
+        src, clean, mean, cpu = c["source"], c["presets"]["clean"], c["preset_mean"], c["cpu"]
+        package = src.get("package", src.get("file", ""))
+        lines.append(
+            f"| `{c['name']}` | {c['params']:,} | {c['group']} | `{package}` ({src.get('package_licence', c['licence'])}) "
+            f"| {c['storage']['summary']} | {_f(clean['psnr_y'])} | {_f(clean['bicubic_psnr_y'])} | "
+            f"{_f(mean['psnr_y'])} | {_f(mean['bicubic_psnr_y'])} | {cpu['median_s']:.2f} | "
+            f"[{c['name']}.md](models/{c['name']}.md) |")
+    return lines
 
 
 def replace_section(readme: Path, start: str, end: str, body: str, what: str) -> bool:
@@ -462,7 +484,7 @@ def better(prev: dict, card: dict) -> bool:
 def load_run(name: str, weights_from: Path) -> dict:
     path = Path(weights_from) / name / "last.pt"
     if not path.is_file():
-        raise SystemExit(f"{name}: no checkpoint {path}; train it first: python training/train.py {name}")
+        raise SystemExit(f"{name}: no checkpoint {path}; train it first: python -m training.train {name}")
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
@@ -484,13 +506,11 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
         print(f"{recipe.name}: note: {note}")
     pairs = make_pairs(folder, recipe.scale)
 
-    net = build_arch(recipe.arch, scale=recipe.scale, **recipe.arch_kwargs)
     sd32 = {k: v.float().contiguous() for k, v in ck["ema"].items()}
     sd16 = {k: v.half().contiguous() for k, v in sd32.items()}
-    net.load_state_dict(sd32, strict=True)
-    net.eval().to(dev)
+    net = as_model(recipe.name, recipe.arch, recipe.scale, recipe.arch_kwargs, sd32)
     fp32, _ = measure(net, pairs, recipe.scale, dev)
-    net.load_state_dict(sd16, strict=True)  # upcast into the fp32 module: exactly what ships
+    net.module.load_state_dict(sd16, strict=True)  # upcast into the fp32 module: exactly what ships
     model_scores, rows = measure(net, pairs, recipe.scale, dev)
     bic_scores, bic_rows = measure_bicubic(pairs, recipe.scale)
     gain = model_scores["psnr_y"] - bic_scores["psnr_y"]
@@ -504,12 +524,12 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
         extra["gan"] = gan_comparison(net, recipe, pairs, model_scores, weights_from, models, dev)
         target_met = target_met and extra["gan"]["sharpness_gain"] >= recipe.target_sharpness_gain
     delta = abs(model_scores["psnr_y"] - fp32["psnr_y"])
-    params = sum(p.numel() for p in net.parameters())
+    params = net.params
 
     history = ck.get("history", [])
     train_dir = ROOT / history[-1]["data"] if history and history[-1].get("data") else ROOT / "data" / "train"
     data = data_summary(train_dir, folder)
-    eval_cmd = command or " ".join(shlex.quote(a) for a in ["python", "training/evaluate.py", recipe.name])
+    eval_cmd = command or " ".join(shlex.quote(a) for a in ["python", "-m", "training.evaluate", recipe.name])
     card = dict(
         name=recipe.name, description=recipe.description, arch=recipe.arch, arch_kwargs=dict(recipe.arch_kwargs),
         scale=recipe.scale, params=params, training=recipe.training,
@@ -573,21 +593,18 @@ def evaluate(recipe: Recipe, *, weights_from: Path = DEFAULT_RUNS, models: Path 
     (models / f"{recipe.name}.md").write_text(card_markdown(card), encoding="utf-8")
     print(f"{recipe.name}: published {weights} ({card['weights_bytes']} bytes, sha256 {card['sha256']}) "
           f"and its card {models / (recipe.name + '.md')}")
-    print(f"{recipe.name}: its zoo entry (sr_demo/models/zoo.py: replace its _PENDING entry by this one in _LEARNED):\n{zoo_entry_source(card, recipe)}")
+    print(f"{recipe.name}: pin it in sr_demo/models/zoo.py (_INHOUSE):\n{zoo_entry_source(recipe, card['sha256'])}")
     if readme is not None:
         update_readme(Path(readme), models)
     return card
 
 
-def zoo_entry_source(card: dict, recipe: Recipe) -> str:
-    """The `ZooEntry(...)` that publishes a measured model in the zoo table."""
-    return (
-        f"    ZooEntry(\n        name={card['name']!r},\n        arch={card['arch']!r},\n        scale={card['scale']},\n"
-        f"        arch_kwargs={card['arch_kwargs']!r},\n        training={card['training']!r},\n"
-        f"        weights={card['weights']!r},\n        sha256={card['sha256']!r},\n"
-        f"        licence={card['licence']!r},\n        card={card['name'] + '.md'!r},\n"
-        f"        description={recipe.description!r},\n        pad_multiple={recipe.pad_multiple},\n    ),"
-    )
+def zoo_entry_source(recipe: Recipe, sha256: str) -> str:
+    """The `_inhouse(...)` line of `sr_demo/models/zoo.py` that pins the published weights' sha256."""
+    e = recipe.entry
+    extra = "".join(f", {k}={getattr(e, k)!r}" for k in ("twin_of", "paper") if getattr(e, k))
+    return (f"    _inhouse({e.name!r}, {e.arch!r}, {e.scale}, {dict(e.arch_kwargs)!r}, {e.group!r},\n"
+            f"             {e.description!r},\n             sha256={sha256!r}{extra}),")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -607,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.study:
-        import study
+        from training import study
 
         study.run_rdsr(args.models_dir, args.weights_from, args.heldout, str(resolve_device(args.device)),
                        None if args.no_readme else args.readme)
@@ -616,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("name at least one model, or pass --study rdsr")
     rc = 0
     for name in args.names:
-        command = " ".join(shlex.quote(a) for a in ["python", "training/evaluate.py", name,
+        command = " ".join(shlex.quote(a) for a in ["python", "-m", "training.evaluate", name,
                                                       *[a for a in argv if a not in args.names]])
         card = evaluate(get_recipe(name), weights_from=args.weights_from, models=args.models_dir,
                         heldout=args.heldout, readme=None if args.no_readme else args.readme,

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Measure the in-house SWDN and its ablations on held-out photos; ship the weights with their card.
 
-    python training/evaluate_swdn.py [--ship swdn] [--variants swdn maxpool nowarp] [--stride N] [--head] [--cross]
+    python -m training.evaluate_swdn [--ship swdn] [--variants swdn maxpool nowarp] [--stride N] [--head] [--cross]
 
 For every held-out photo (`data/heldout`, else `examples/heldout`; never the
 training split) and every degradation type of `train_swdn.LEVELS`:
@@ -31,24 +30,27 @@ import json
 import shlex
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for _p in (str(ROOT), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from sr_demo.iqa.agreement import pearson, spearman
+from sr_demo.iqa.fidelity import psnr, ssim
+from sr_demo.iqa.swdn import SWDN, load_swdn, save_swdn
+from sr_demo.resources import repo_file
+from training.train_swdn import (
+    LEVELS,
+    MARGIN,
+    RUNS,
+    VARIANTS,
+    distort,
+    load_photos,
+    run_tag,
+    window,
+)
 
-from train_swdn import LEVELS, MARGIN, RUNS, VARIANTS, distort, load_photos, run_tag, window  # noqa: E402
-
-from sr_demo.iqa.agreement import pearson, spearman  # noqa: E402
-from sr_demo.iqa.fidelity import psnr, ssim  # noqa: E402
-from sr_demo.iqa.swdn import SWDN, load_swdn, save_swdn  # noqa: E402
-
-MODELS = ROOT / "models"
+ROOT = repo_file(".")
+MODELS = repo_file("models")
 TARGETS = {"srcc": 0.9, "shift_ratio": 0.25}
 
 
@@ -122,7 +124,7 @@ def measure(fn, items: list[dict], shift_fn=None) -> dict:
 def load_run(variant: str, tag: str = "-log") -> tuple[SWDN, dict]:
     path = RUNS / f"swdn-{variant}{tag}" / "last.pt"
     if not path.is_file():
-        raise SystemExit(f"No checkpoint {path}: train it with training/train_swdn.py first.")
+        raise SystemExit(f"No checkpoint {path}: train it with `python -m training.train_swdn` first.")
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = SWDN(VARIANTS[variant])
     model.load_state_dict(state["model"])
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     print(results_table(results))
     if args.ship:
         model, state = load_run(args.ship, run_tag(args.head, args.cross))
-        ship(model, state, results, photos, len(load_photos("train")), commands + ["python " + shlex.join(sys.argv)])
+        ship(model, state, results, photos, len(load_photos("train")), commands + ["python -m training.evaluate_swdn " + shlex.join(sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Fit NIQE's pristine model from SR Lab's train split; write models/niqe-pristine.json.
 
-    python training/fit_niqe.py [--split train] [--sharpness 0.75]
+    python -m training.fit_niqe [--split train] [--sharpness 0.75]
 
 NIQE is defined by a Gaussian fitted to patch statistics of pristine photos
 (Mittal et al. 2013 keep the patches whose sharpness is at least 0.75 of the
@@ -17,16 +16,11 @@ import json
 import shlex
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sr_demo.iqa.niqe import _grey, default_model_path, patch_features  # noqa: E402
-from training.train_swdn import load_photos  # noqa: E402
+from sr_demo.iqa.niqe import _grey, default_model_path, patch_features
+from training.train_swdn import load_photos
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     feats = np.concatenate(kept)
     out = {"corpus": f"SR Lab train split: {len(photos)} photos from Debian packages (training/manifest.json)",
            "photos": len(photos), "patches": len(feats), "patch": 96, "sharpness_threshold": args.sharpness,
-           "command": "python " + shlex.join(sys.argv),
+           "command": "python -m training.fit_niqe " + shlex.join(sys.argv[1:]),
            "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "mu": feats.mean(0).tolist(), "cov": np.cov(feats, rowvar=False).tolist()}
     path = default_model_path()

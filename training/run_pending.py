@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Advance every recipe model whose card is missing or below its target.
 
-    python training/run_pending.py [NAME ...] [--budget 1200] [--slice 420] [--device auto] [--dry-run]
+    python -m training.run_pending [NAME ...] [--budget 1200] [--slice 420] [--device auto] [--dry-run]
 
 Meant for any session that has a GPU and time to spare (design.md, "Training
 budget"): for the pending models it resumes training from
@@ -43,17 +42,12 @@ import tarfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for _p in (str(ROOT), str(HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from sr_demo.models.zoo import models_dir as zoo_models_dir
+from sr_demo.resources import repo_file
+from training.recipes import RECIPES, SEED_SEP, get_recipe, study_runs
 
-from recipes import RECIPES, SEED_SEP, get_recipe, study_runs  # noqa: E402
-
-from sr_demo.models.zoo import models_dir as zoo_models_dir  # noqa: E402
-
-DEFAULT_RUNS = ROOT / "training" / "runs"
+ROOT = repo_file(".")
+DEFAULT_RUNS = repo_file("training/runs")
 EVAL_MARGIN_S = 90  # held-out evaluation of all models + process start-up
 MIN_SLICE_S = 60
 MAX_SCHEDULE_FACTOR = 2  # a model below target after twice its schedule is reported, not trained on
@@ -192,7 +186,7 @@ def choose(todo: list[str], limit: int) -> list[str]:
 def train_commands(names: list[str], runs: Path, slice_s: float, device: str, models: Path) -> list[list[str]]:
     cmds = []
     for name in names:
-        cmd = [sys.executable, "training/train.py", name, "--resume", "--no-eval", "--device", device,
+        cmd = [sys.executable, "-m", "training.train", name, "--resume", "--no-eval", "--device", device,
                "--out", _arg(runs), "--time-limit", str(int(slice_s))]
         prog = checkpoint_progress(name, runs)
         total = planned_total(name, runs, models)
@@ -234,7 +228,7 @@ def evaluate(names: list[str], runs: Path, models: Path | None) -> None:
     ready = [n for n in names if SEED_SEP not in n and (runs / n / "last.pt").is_file()]  # study seeds never ship
     if not ready:
         return
-    cmd = [sys.executable, "training/evaluate.py", *ready, "--weights-from", _arg(runs)]
+    cmd = [sys.executable, "-m", "training.evaluate", *ready, "--weights-from", _arg(runs)]
     if models is not None:
         cmd += ["--models-dir", _arg(models)]
     print("$", " ".join(cmd[1:]), flush=True)
@@ -319,7 +313,7 @@ def unpack(src: Path, runs: Path, models: Path, readme: Path | None = None) -> N
                 else:
                     print(f"unpack: skipped {member.name} in {tar_path}")
     if readme is not None:
-        import evaluate
+        from training import evaluate
 
         evaluate.update_readme(readme, models)
 

@@ -8,8 +8,8 @@ pair (a recipe's `twin_of`) and each training seed the per-photo difference
 gaps of 0.1-0.3 dB are within seed noise and a bare mean would hide that;
 with several seeds a last row averages each photo's difference over them.
 
-    python training/evaluate.py --study rdsr        # the shipped models + study seeds
-    python training/study.py MODEL ... [--out /tmp/study]
+    python -m training.evaluate --study rdsr        # the shipped models + study seeds
+    python -m training.study MODEL ... [--out /tmp/study]
 
 A model is a zoo name with shipped weights (`models/NAME.safetensors`) or a
 run folder holding `last.pt` (its EMA weights; `NAME@seedS` folders are
@@ -27,10 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import RDSR_PRESETS as PRESETS  # noqa: E402
-from evaluate import (  # noqa: E402
+from sr_demo.degradations import imresize
+from sr_demo.iqa import psnr
+from sr_demo.models.zoo import models_dir as default_models_dir
+from training.evaluate import RDSR_PRESETS as PRESETS
+from training.evaluate import (
     README,
+    as_model,
     card_markdown,
     heldout_folder,
     make_pairs,
@@ -39,18 +42,13 @@ from evaluate import (  # noqa: E402
     replace_section,
     run_model,
 )
-from recipes import RECIPES, SEED_SEP, get_recipe, seed_run_name  # noqa: E402
-
-from sr_demo.degradations import imresize  # noqa: E402
-from sr_demo.iqa import psnr  # noqa: E402
-from sr_demo.models.archs import build_arch  # noqa: E402
-from sr_demo.models.zoo import models_dir as default_models_dir  # noqa: E402
+from training.recipes import RECIPES, SEED_SEP, get_recipe, seed_run_name
 
 SCALE = 4
 BOOT_SEED = 0
 REFERENCE = "msrresnet-x4"  # the bicubic-trained reference the issue asks for
 START, END = "<!-- rdsr-study:start -->", "<!-- rdsr-study:end -->"
-COMMAND = "python training/evaluate.py --study rdsr"
+COMMAND = "python -m training.evaluate --study rdsr"
 
 
 def paired_bootstrap(diff: np.ndarray, resamples: int = 10000, seed: int = BOOT_SEED) -> tuple[float, float]:
@@ -62,7 +60,7 @@ def paired_bootstrap(diff: np.ndarray, resamples: int = 10000, seed: int = BOOT_
 
 
 def load_model(ref: str, models: Path) -> tuple[str, dict, torch.nn.Module, bool]:
-    """(name, recipe dict, eval-mode fp32 net, shipped?) for a zoo name or a run folder."""
+    """(name, recipe dict, the model as the app runs it, shipped?) for a zoo name or a run folder."""
     shipped = models / f"{ref}.safetensors"
     if ref in RECIPES and shipped.is_file():
         from safetensors.torch import load_file
@@ -81,9 +79,7 @@ def load_model(ref: str, models: Path) -> tuple[str, dict, torch.nn.Module, bool
         is_shipped = SEED_SEP in recipe["name"]  # study seeds are final in their run folders
     if recipe["scale"] != SCALE:
         raise SystemExit(f"{ref}: the study is x{SCALE}, model is x{recipe['scale']}")
-    net = build_arch(recipe["arch"], scale=SCALE, **recipe["arch_kwargs"])
-    net.load_state_dict({k: v.float() for k, v in sd.items()})
-    return recipe["name"], recipe, net.eval(), is_shipped
+    return recipe["name"], recipe, as_model(recipe["name"], recipe["arch"], SCALE, recipe["arch_kwargs"], sd), is_shipped
 
 
 def seed_of(name: str, recipe: dict) -> tuple[str, int]:
@@ -114,7 +110,6 @@ def study(refs: list[str], heldout: Path | None = None, models: Path | None = No
     shipped = []
     for ref in refs:
         name, recipe, net, is_shipped = load_model(ref, models)
-        net = net.to(dev)
         per_photo[name] = table(lambda lr, net=net: run_model(net, lr, dev))
         recipes[name], shipped = recipe, shipped + [is_shipped]
 
@@ -197,7 +192,7 @@ def rdsr_refs(models: Path, runs: Path) -> list[str]:
                 refs.append(str(run))
     if missing:
         raise SystemExit("the RDSR study needs trained weights for: " + "; ".join(missing)
-                         + ". Train them: python training/run_pending.py")
+                         + ". Train them: python -m training.run_pending")
     return refs
 
 
@@ -221,7 +216,7 @@ def write_cards(res: dict, models: Path) -> None:
 def run_rdsr(models: Path | None = None, runs: Path | None = None, heldout: Path | None = None,
              device: str = "cpu", readme: Path | None = README, resamples: int = 10000) -> dict:
     """The study on the shipped models; writes models/rdsr-study.{md,json}, README's table and the cards."""
-    from evaluate import DEFAULT_RUNS
+    from training.evaluate import DEFAULT_RUNS
 
     models = Path(models) if models is not None else default_models_dir()
     res = study(rdsr_refs(models, Path(runs) if runs is not None else DEFAULT_RUNS), heldout, models, device, resamples)

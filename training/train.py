@@ -1,7 +1,6 @@
-#!/usr/bin/env python
-"""Train SR Lab's learned zoo models (recipes in `training/recipes.py`).
+"""Train SR Lab's in-house zoo models (hyper-parameters in `training/recipes.py`, the network in the zoo entry).
 
-    python training/train.py NAME [NAME ...] [--iters N] [--resume] [--device auto|cpu|cuda]
+    python -m training.train NAME [NAME ...] [--iters N] [--resume] [--device auto|cpu|cuda]
                              [--out training/runs] [--time-limit SECONDS]
 
 Random HR crops (flips, rot90) come from DataLoader worker processes as
@@ -63,21 +62,16 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for _p in (str(ROOT), str(HERE)):  # run as a script from any directory, without installing sr_demo
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+from sr_demo.degradations import degrade_torch, preset_spec
+from sr_demo.models.archs import build_arch
+from sr_demo.models.loader import file_sha256
+from sr_demo.resources import repo_file
+from training.gan import UNetDiscriminatorSN, discriminator_loss, generator_adv_loss
+from training.recipes import RECIPES, SEED_SEP, Recipe, get_recipe
 
-from gan import UNetDiscriminatorSN, discriminator_loss, generator_adv_loss  # noqa: E402
-from recipes import RECIPES, SEED_SEP, Recipe, get_recipe  # noqa: E402
-
-from sr_demo.degradations import degrade_torch, preset_spec  # noqa: E402
-from sr_demo.models.archs import build_arch  # noqa: E402
-from sr_demo.models.loader import file_sha256  # noqa: E402
-
-DEFAULT_DATA = ROOT / "data" / "train"
-DEFAULT_OUT = ROOT / "training" / "runs"
+ROOT = repo_file(".")
+DEFAULT_DATA = repo_file("data/train")
+DEFAULT_OUT = repo_file("training/runs")
 DISC_FEAT = 64  # the GAN fine-tune's discriminator width (Real-ESRGAN's)
 
 
@@ -99,30 +93,6 @@ class TrainConfig:
     seed: int | None = None  # None = the recipe's (twins share it)
     log_every: int = 50
     command: str = ""  # recorded in the checkpoint's history
-
-
-def resolve_recipe(name: str) -> Recipe:
-    """The recipe, checked against the zoo entry when the zoo already has one
-    (a study seed run `NAME@seedS` against NAME's)."""
-    recipe = get_recipe(name)
-    from sr_demo.models.zoo import ZOO
-
-    base = name.partition(SEED_SEP)[0]
-    entry = next((e for e in ZOO if e.name == base), None)
-    if entry is not None:
-        mismatch = [
-            (k, a, b)
-            for k, a, b in (
-                ("arch", entry.arch, recipe.arch),
-                ("scale", entry.scale, recipe.scale),
-                ("arch_kwargs", dict(entry.arch_kwargs), dict(recipe.arch_kwargs)),
-                ("training", entry.training, recipe.training),
-            )
-            if a != b
-        ]
-        if mismatch:
-            raise SystemExit(f"{name}: zoo entry and recipe disagree: {mismatch}")
-    return recipe
 
 
 def resolve_device(device: str) -> torch.device:
@@ -162,7 +132,7 @@ def load_images(folder: Path) -> list[np.ndarray]:
     """Every PNG in `folder` as HxWx3 uint8 RGB (sorted by name)."""
     paths = sorted(Path(folder).glob("*.png"))
     if not paths:
-        raise SystemExit(f"no training images (*.png) in {folder}; build them: python training/build_dataset.py --out data")
+        raise SystemExit(f"no training images (*.png) in {folder}; build them: python -m training.build_dataset --out data")
     images = []
     for p in paths:
         bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
@@ -314,7 +284,7 @@ def parent_weights(recipe: Recipe, out: Path, models: Path | None = None) -> tup
         return load_file(str(weights)), {"parent": parent, "source": "shipped", "path": _rel(weights),
                                          "iteration": iteration, "total_iters": None, "sha256": digest}
     missing.append(f"no {weights}")
-    cmd = f"python training/train.py {parent}" + ("" if Path(out) == DEFAULT_OUT else f" --out {out}")
+    cmd = f"python -m training.train {parent}" + ("" if Path(out) == DEFAULT_OUT else f" --out {out}")
     raise SystemExit(f"{recipe.name} fine-tunes {parent}, whose finished weights are missing ({'; '.join(missing)}); "
                      f"train the parent first: {cmd}")
 
@@ -573,7 +543,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _recipe_with_overrides(name: str, args: argparse.Namespace) -> Recipe:
-    recipe = resolve_recipe(name)
+    recipe = get_recipe(name)
     if args.batch:
         recipe = replace(recipe, batch=args.batch)
     if args.patch:
@@ -582,7 +552,7 @@ def _recipe_with_overrides(name: str, args: argparse.Namespace) -> Recipe:
 
 
 def _command(argv: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in ["python", "training/train.py", *argv])
+    return " ".join(shlex.quote(a) for a in ["python", "-m", "training.train", *argv])
 
 
 def _concurrent(names: list[str], argv: list[str], args: argparse.Namespace) -> list[int]:
@@ -592,7 +562,7 @@ def _concurrent(names: list[str], argv: list[str], args: argparse.Namespace) -> 
     own = [a for a in argv if a not in names and a != "--no-eval"]
     procs = []
     for name in names:
-        cmd = [sys.executable, str(Path(__file__).resolve()), name, *own, "--child", "--no-eval"]
+        cmd = [sys.executable, "-m", "training.train", name, *own, "--child", "--no-eval"]
         if args.workers is None:
             cmd += ["--workers", str(max(1, min(6, per - 1)))]
         env = dict(os.environ, OMP_NUM_THREADS=str(max(1, min(4, per // 2))), SR_TRAIN_COMMAND=_command([name, *own]))
@@ -633,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
                 if state["iteration"] >= state["total_iters"]:
                     done.append(name)
         if done:
-            import evaluate
+            from training import evaluate
 
             rc = max(rc, evaluate.main([*done, "--weights-from", str(args.out)]))
     return rc

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Train SR Lab's in-house SWDN and its two ablations, the same way.
 
-    python training/train_swdn.py [--variants swdn maxpool nowarp] [--steps N] [--resume]
+    python -m training.train_swdn [--variants swdn maxpool nowarp] [--steps N] [--resume]
                                   [--head log|linear] [--cross] [--device auto|cpu|cuda] [--time-limit SECONDS]
 
 No PIPAL scores or ImageNet weights can be had offline, so the objective is
@@ -36,18 +35,16 @@ import platform
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sr_demo.iqa.swdn import SWDN, PairwiseHead, SWDNConfig
+from sr_demo.resources import repo_file
 
-from sr_demo.iqa.swdn import SWDN, PairwiseHead, SWDNConfig  # noqa: E402
+ROOT = repo_file(".")
 
 LEVELS = {
     "blur": (0.6, 1.0, 1.5, 2.2, 3.2),  # Gaussian sigma (px)
@@ -76,7 +73,7 @@ def load_photos(split: str) -> list[np.ndarray]:
         files = sorted(folder.glob("*.png"))
         if files:
             return [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0 for f in files]
-    raise SystemExit(f"No photos in {folders[0]}: run `python training/build_dataset.py --out data` first.")
+    raise SystemExit(f"No photos in {folders[0]}: run `python -m training.build_dataset --out data` first.")
 
 
 def quantise(img: np.ndarray) -> np.ndarray:
@@ -180,7 +177,7 @@ def train_variant(name: str, args, photos: list[np.ndarray], device: torch.devic
         opt.load_state_dict(state["opt"])
         rng.bit_generator.state = state["rng"]
         step, seconds, slices = state["step"], state["seconds"], state["slices"]
-    slices.append({"command": "python " + shlex.join(sys.argv), "device": str(device), "host": platform.node(),
+    slices.append({"command": "python -m training.train_swdn " + shlex.join(sys.argv[1:]), "device": str(device), "host": platform.node(),
                    "threads": torch.get_num_threads(), "from_step": step})
 
     def save() -> None:

@@ -14,8 +14,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT_EXAMPLES = ROOT / "examples" / "heldout"
 
-import build_dataset  # noqa: E402  (training/ is on sys.path: tests/conftest.py)
-import rcc  # noqa: E402
+from training import build_dataset, rcc
 
 PHOTOS = build_dataset.load_manifest()
 BY_ID = {e["id"]: e for e in PHOTOS}

@@ -7,18 +7,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import sys
-import types
 from pathlib import Path
 
 import cv2
-import gan  # training/ is on sys.path (tests/conftest.py)
 import numpy as np
 import pytest
-import recipes
 import torch
-import train
 from torch.nn.utils import parametrize
+
+from sr_demo.models import zoo
+from training import gan, recipes, train
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT = ROOT / "examples" / "heldout"
@@ -26,9 +24,17 @@ TINY_NET = {"num_feat": 8, "num_block": 2}
 
 
 def _tiny(recipe: recipes.Recipe, **kw) -> recipes.Recipe:
-    small = {"arch_kwargs": {**recipe.arch_kwargs, **TINY_NET}, "iters": 3, "batch": 1, "lr_patch": 16,
-             "warmup": 0, "ckpt_every": 3}
+    """A short schedule of `recipe`; the `tiny_nets` fixture shrinks its network."""
+    small = {"iters": 3, "batch": 1, "lr_patch": 16, "warmup": 0, "ckpt_every": 3}
     return dataclasses.replace(recipe, **{**small, **kw})
+
+
+@pytest.fixture(autouse=True)
+def tiny_nets(monkeypatch):
+    """The zoo entries these tests train, with tiny networks (recipes read their network from the zoo)."""
+    tiny = {"msrresnet-x4", "srresnet-gan-x4", "srresnet-real-x4"}
+    monkeypatch.setattr(zoo, "ZOO", tuple(
+        dataclasses.replace(e, arch_kwargs={**e.arch_kwargs, **TINY_NET}) if e.name in tiny else e for e in zoo.ZOO))
 
 
 def _cfg(tmp: Path, **kw) -> train.TrainConfig:
@@ -195,7 +201,7 @@ def test_gan_finetune_falls_back_to_the_shipped_parent(tmp_path, parent, no_ship
 
 
 def test_missing_or_incomplete_parent_is_a_clear_error(tmp_path, no_shipped):
-    with pytest.raises(SystemExit, match=r"msrresnet-x4.*no .*last\.pt.*python training/train\.py msrresnet-x4"):
+    with pytest.raises(SystemExit, match=r"msrresnet-x4.*no .*last\.pt.*python -m training\.train msrresnet-x4"):
         train.train(GAN, _cfg(tmp_path))
     assert not (tmp_path / "runs" / "srresnet-gan-x4" / "last.pt").exists()
     stopped = train.train(_tiny(recipes.RECIPES["msrresnet-x4"]), _cfg(tmp_path, time_limit=0))
@@ -246,7 +252,7 @@ def test_slim_gan_checkpoint_resumes_with_a_fresh_discriminator(tmp_path, parent
 
 def test_seed_run_trains_into_its_own_folder_with_its_seed(tmp_path):
     name = recipes.seed_run_name("srresnet-real-x4", 1235)
-    r = train.resolve_recipe(name)
+    r = recipes.get_recipe(name)
     assert r.name == name and r.seed == 1235
     result = train.train(_tiny(r), _cfg(tmp_path))
     assert result["done"]
@@ -256,23 +262,22 @@ def test_seed_run_trains_into_its_own_folder_with_its_seed(tmp_path):
     assert "seed 1235" in (tmp_path / "runs" / name / "log.txt").read_text()
 
 
-def test_seed_run_is_checked_against_the_base_zoo_entry(monkeypatch):
-    from sr_demo.models import zoo
-
-    base = recipes.RECIPES["srresnet-real-x4"]
-    wrong = types.SimpleNamespace(name=base.name, arch="edsr", scale=base.scale, arch_kwargs=base.arch_kwargs,
-                                  training=base.training)
-    monkeypatch.setattr(zoo, "ZOO", (wrong,))
-    with pytest.raises(SystemExit, match="zoo entry and recipe disagree"):
-        train.resolve_recipe(recipes.seed_run_name(base.name, 1235))
+def test_seed_run_reads_its_network_from_the_base_zoo_entry(monkeypatch):
+    base = zoo.get_entry("srresnet-real-x4")
+    monkeypatch.setattr(zoo, "ZOO", (dataclasses.replace(base, arch="edsr", arch_kwargs={"num_block": 2}),))
+    r = recipes.get_recipe(recipes.seed_run_name(base.name, 1235))
+    assert (r.arch, r.arch_kwargs, r.scale, r.training) == ("edsr", {"num_block": 2}, 4, "realesrgan")
+    assert r.to_dict()["arch"] == "edsr"  # what the checkpoint records
 
 
 def test_main_never_evaluates_seed_runs(tmp_path, monkeypatch):
     def no_eval(argv):
         raise AssertionError(f"evaluate.main called with {argv}")
 
-    monkeypatch.setitem(sys.modules, "evaluate", types.SimpleNamespace(main=no_eval))
-    monkeypatch.setattr(train, "resolve_recipe", lambda name: _tiny(recipes.get_recipe(name), iters=1))
+    from training import evaluate
+
+    monkeypatch.setattr(evaluate, "main", no_eval)
+    monkeypatch.setattr(train, "get_recipe", lambda name: _tiny(recipes.get_recipe(name), iters=1))
     name = recipes.seed_run_name("srresnet-real-x4", 1235)
     rc = train.main([name, "--device", "cpu", "--out", str(tmp_path / "runs"), "--data", str(HELDOUT),
                      "--workers", "0"])

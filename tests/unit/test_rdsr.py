@@ -3,21 +3,17 @@ seeds and intervals, twin scheduling in run_pending, the real-world and GAN card
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
-import evaluate
 import numpy as np
 import pytest
-import recipes
-import run_pending
-import study
 import torch
-import train
 
 from sr_demo.analysis.saliency import channel_contributions, channel_saliency, spread
+from sr_demo.models import zoo
 from sr_demo.models.archs import build_arch
 from sr_demo.models.archs.srresnet import MSRResNet
+from training import evaluate, recipes, run_pending, study, train
 
 ROOT = Path(__file__).resolve().parents[2]
 RDSR = ["srresnet-real-x4", "srresnet-real-dropout-x4", "srresnet-real-dropout-mid-x4", "rrdb-real-x4",
@@ -75,10 +71,16 @@ def test_rdsr_recipes_build_and_twins_share_everything_but_the_factor():
     assert all(table[n].training == "realesrgan" and table[n].target_gain_db == 1.0 for n in RDSR[:5])
 
 
-def test_rdsr_dropout_recipe_trains_three_iterations_on_cpu(tmp_path):
+def _zoo_with(monkeypatch, *entries) -> None:
+    """zoo.ZOO with `entries` in place of those of the same name, appended when new (recipes read it)."""
+    new = {e.name: e for e in entries}
+    monkeypatch.setattr(zoo, "ZOO", (*(new.pop(e.name, e) for e in zoo.ZOO), *new.values()))
+
+
+def test_rdsr_dropout_recipe_trains_three_iterations_on_cpu(tmp_path, monkeypatch):
     r = recipes.RECIPES["srresnet-real-dropout-x4"]
-    tiny = dataclasses.replace(r, arch_kwargs=dict(r.arch_kwargs, num_feat=8, num_block=2), iters=3, batch=1,
-                               lr_patch=16, warmup=0, ckpt_every=3)
+    _zoo_with(monkeypatch, dataclasses.replace(r.entry, arch_kwargs=dict(r.arch_kwargs, num_feat=8, num_block=2)))
+    tiny = dataclasses.replace(r, iters=3, batch=1, lr_patch=16, warmup=0, ckpt_every=3)
     cfg = train.TrainConfig(out=tmp_path / "runs", data=ROOT / "examples" / "heldout", device="cpu", workers=0,
                             log_every=1, command="pytest")
     result = train.train(tiny, cfg)
@@ -370,12 +372,14 @@ def test_sharpness_is_one_for_the_photo_below_for_blur_above_for_sharpening():
     assert evaluate.sharpness(blurred, hr, 4) < 0.8 < 1.2 < evaluate.sharpness(sharpened, hr, 4)
 
 
-def _tiny_recipe(name: str, **kw) -> "recipes.Recipe":
-    return recipes.Recipe(name, "srresnet", 4, dict(num_feat=8, num_block=2), iters=5, target_gain_db=1.0, **kw)
+def _tiny_recipe(monkeypatch, name: str, group: str = "bicubic", **kw) -> "recipes.Recipe":
+    """A toy in-house zoo entry (tiny MSRResNet) and its recipe."""
+    _zoo_with(monkeypatch, zoo._inhouse(name, "srresnet", 4, dict(num_feat=8, num_block=2), group, "toy"))
+    return recipes.Recipe(name, iters=5, target_gain_db=1.0, **kw)
 
 
 def test_real_world_card_is_judged_over_the_eight_presets(tmp_path, monkeypatch):
-    tiny = _tiny_recipe("tinyreal-x4", training="realesrgan")
+    tiny = _tiny_recipe(monkeypatch, "tinyreal-x4", "real-world")
     torch.manual_seed(0)
     net = build_arch(tiny.arch, scale=4, **tiny.arch_kwargs)
     _save_run(tmp_path / "runs" / tiny.name, tiny.to_dict(), net, 5, 5)
@@ -391,8 +395,8 @@ def test_real_world_card_is_judged_over_the_eight_presets(tmp_path, monkeypatch)
 
 
 def test_gan_card_compares_with_its_parent(tmp_path, monkeypatch):
-    parent = _tiny_recipe("tinyparent-x4")
-    child = _tiny_recipe("tinygan-x4", init_from=parent.name, adv_weight=0.1, target_sharpness_gain=0.1)
+    parent = _tiny_recipe(monkeypatch, "tinyparent-x4")
+    child = _tiny_recipe(monkeypatch, "tinygan-x4", init_from=parent.name, adv_weight=0.1, target_sharpness_gain=0.1)
     monkeypatch.setitem(recipes.RECIPES, parent.name, parent)
     runs = tmp_path / "runs"
     for i, r in enumerate((parent, child)):

@@ -11,21 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import evaluate
 import numpy as np
 import pytest
-import recipes
-import train
+
+from sr_demo.models import zoo
+from training import evaluate, recipes, train
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAINING = ROOT / "training"
 HELDOUT_EXAMPLES = ROOT / "examples" / "heldout"
 
-TINY = recipes.Recipe(
-    "fsrcnn-tiny-x2", "fsrcnn", 2, dict(d=16, s=8, m=1),
-    iters=60, batch=8, lr_patch=16, lr=3e-3, warmup=0, ema_decay=0.9, ckpt_every=30,
-    target_gain_db=1.5, description="toy model of the training tests",
-)
+TINY_ENTRY = zoo._inhouse("fsrcnn-tiny-x2", "fsrcnn", 2, dict(d=16, s=8, m=1), "bicubic", "toy model of the training tests")
+TINY = recipes.Recipe("fsrcnn-tiny-x2", iters=60, batch=8, lr_patch=16, lr=3e-3, warmup=0, ema_decay=0.9, ckpt_every=30,
+                      target_gain_db=1.5)
 LOSS = re.compile(r"iter (\d+)/\d+ loss ([0-9.]+)")
 
 
@@ -36,6 +33,14 @@ def _losses(log: Path) -> list[float]:
 def _cfg(tmp: Path, **kw) -> "train.TrainConfig":
     return train.TrainConfig(out=tmp / "runs", data=HELDOUT_EXAMPLES, device="cpu", workers=0, log_every=10,
                              command="pytest", **kw)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_entry():
+    """The toy model in the zoo table, where recipes read their network from."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zoo, "ZOO", (*zoo.ZOO, TINY_ENTRY))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +117,6 @@ def test_evaluate_writes_measured_card_and_readme_table(tiny_run, tmp_path, monk
         shutil.copy(p, heldout / p.name)
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Model zoo\n\n{evaluate.START}\nold\n{evaluate.END}\n\n## Layout\n")
-    monkeypatch.setitem(recipes.RECIPES, TINY.name, TINY)  # so the README table lists it
-
     card = evaluate.evaluate(TINY, weights_from=tmp / "runs", heldout=heldout, readme=readme, device="cpu",
                              require_gain=False)
     assert card["published"]
@@ -178,7 +181,8 @@ def test_recipe_table_matches_the_issue():
 
 def test_training_scripts_import_nothing_the_gpu_machine_lacks():
     code = (
-        "import sys; sys.path.insert(0, 'training'); import train, evaluate, run_pending, recipes, study, gan;"
+        "import sys, training.train, training.evaluate, training.run_pending, training.recipes, training.study, training.gan,"
+        " training.published_cards;"
         "bad = {'gradio', 'spandrel', 'kornia', 'plotly', 'torchvision', 'pyiqa', 'sr_demo.ui'} & set(sys.modules); print(sorted(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -187,7 +191,7 @@ def test_training_scripts_import_nothing_the_gpu_machine_lacks():
 
 def test_run_pending_dry_run_lists_missing_cards(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(TRAINING / "run_pending.py"), "fsrcnn-x4", "--dry-run", "--models-dir", str(tmp_path),
+        [sys.executable, "-m", "training.run_pending", "fsrcnn-x4", "--dry-run", "--models-dir", str(tmp_path),
          "--out", str(tmp_path / "runs")],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
@@ -197,9 +201,7 @@ def test_run_pending_dry_run_lists_missing_cards(tmp_path):
 # --- the shipped learned weights ------------------------------------------------------------
 
 def _learned():
-    from sr_demo.models import zoo
-
-    return list(zoo._LEARNED)
+    return [e for e in zoo.ZOO if isinstance(e.source, zoo.Shipped) and e.sha256]
 
 
 @pytest.mark.parametrize("entry", _learned() or [None], ids=lambda e: e.name if e else "none-shipped")
@@ -209,7 +211,6 @@ def test_shipped_learned_model_loads_checked_and_beats_bicubic(entry):
         pytest.skip("no learned model shipped yet")
     from sr_demo.degradations import imresize
     from sr_demo.iqa import psnr
-    from sr_demo.models import zoo
     from sr_demo.models.loader import file_sha256, load_zoo_model
     from sr_demo.models.runner import upscale
 
@@ -246,8 +247,9 @@ def test_evaluate_keeps_a_better_published_card(tiny_run, tmp_path):
 def test_pack_unpack_and_resume_from_a_slim_checkpoint(tiny_run, tmp_path, monkeypatch):
     import tarfile
 
-    import run_pending
     import torch
+
+    from training import run_pending
     monkeypatch.setitem(recipes.RECIPES, TINY.name, TINY)
     tmp, _, _ = tiny_run
     packed = run_pending.pack(tmp_path / "out", [TINY.name], tmp / "runs", tmp_path / "no-models")
@@ -262,3 +264,15 @@ def test_pack_unpack_and_resume_from_a_slim_checkpoint(tiny_run, tmp_path, monke
     assert resumed["iteration"] == 70
     log = (other / "runs" / TINY.name / "log.txt").read_text()
     assert "slim checkpoint" in log and "resumed at iteration 60/70" in log
+
+
+@pytest.mark.parametrize("name", ["fsrcnn-x4", "srresnet-real-dropout-x4"])
+def test_published_zoo_line_rebuilds_the_entry_with_the_new_sha256(name):
+    """The `_inhouse(...)` line evaluate.py prints, run in zoo.py's namespace, is the entry pinned to the new file."""
+    import dataclasses
+
+    entry, sha = zoo.get_entry(name), "ab" * 32
+    line = evaluate.zoo_entry_source(recipes.RECIPES[name], sha)
+    assert line.lstrip().startswith(f"_inhouse({name!r}")
+    rebuilt = eval(line.strip().rstrip(","), vars(zoo))  # our own generated source
+    assert rebuilt == dataclasses.replace(entry, source=zoo.Shipped(f"{name}.safetensors", sha))

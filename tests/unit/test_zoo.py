@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import recipes  # training/recipes.py: training/ is on sys.path (tests/conftest.py)
 import torch
 
 from sr_demo.errors import UserError
 from sr_demo.models import zoo
 from sr_demo.models.loader import file_sha256, load_zoo_model
 from sr_demo.models.runner import upscale
+from training import recipes
 
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)$")
 
@@ -119,13 +119,20 @@ def test_describe_entries_rows():
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
+def test_in_house_entries_and_training_recipes_match_one_to_one():
+    """Every model trained by training/ has a zoo entry and a recipe, and nothing else does."""
+    assert [e.name for e in zoo._INHOUSE] == list(recipes.RECIPES)
+    assert all(isinstance(e.source, zoo.Shipped) for e in zoo._INHOUSE)
+
+
 @pytest.mark.parametrize("recipe", list(recipes.RECIPES.values()), ids=lambda r: r.name)
-def test_every_recipe_has_a_matching_zoo_entry(recipe):
+def test_recipe_reads_its_network_from_its_zoo_entry(recipe):
     entry = zoo.get_entry(recipe.name)
-    assert (entry.arch, entry.scale, dict(entry.arch_kwargs), entry.training) == (
-        recipe.arch, recipe.scale, dict(recipe.arch_kwargs), recipe.training)
-    assert entry.twin_of == recipe.twin_of and entry.pad_multiple == recipe.pad_multiple
+    assert recipe.entry is entry and recipe.arch_kwargs == dict(entry.arch_kwargs)
+    assert recipe.training == {"bicubic": "bicubic", "real-world": "realesrgan"}[entry.group]
     assert entry.weights == f"{recipe.name}.safetensors" and entry.card == f"{recipe.name}.md"
+    if recipe.init_from:
+        assert recipe.init_from in recipes.RECIPES
 
 
 def test_twins_point_at_learned_entries_of_the_same_scale():
