@@ -255,9 +255,10 @@ def _from_spec(name: str, arch: str, kwargs: dict[str, Any], sd: dict[str, torch
     module = spec.cls(**kwargs)
     if sd is not None:
         module.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
-    params = spec.deployed_params(module) if spec.deployed_params else _count_params(module)
+    if spec.for_inference is not None:
+        module = spec.for_inference(module)
     return LoadedModel(name=name, module=_ready(module), scale=kwargs["scale"], arch=arch,
-                       params=params, sha256=sha256, source=source,
+                       params=_count_params(module), sha256=sha256, source=source,
                        supports_half=spec.supports_half, tiling_ok=spec.tiling_ok,
                        pad_multiple=spec.pad_multiple_for(kwargs["scale"]), notes=notes, spec=spec)
 

@@ -56,8 +56,8 @@ class ArchSpec:
         detect: (state dict, file name) -> build kwargs (including `scale`) when the tensors have this
             architecture's key layout, else None (community uploads).
         inputs: per-run conditions the module reads as attributes (e.g. "noise_level").
-        deployed_params: module -> parameters of the network as published and run, where
-            training-time branches inflate the module's own count (SPAN's re-parameterised convs).
+        for_inference: module with its weights loaded -> the module to run, where training-time
+            structure has a cheaper equivalent (SPAN's re-parameterised convs fused once).
     """
 
     name: str
@@ -70,7 +70,7 @@ class ArchSpec:
     feature_layers: Callable[[nn.Module], dict[str, str]] | None = None
     detect: Callable[[dict[str, Tensor], str], dict[str, Any] | None] | None = None
     inputs: tuple[str, ...] = ()
-    deployed_params: Callable[[nn.Module], int] | None = None
+    for_inference: Callable[[nn.Module], nn.Module] | None = None
 
     def pad_multiple_for(self, scale: int) -> int:
         return self.pad_multiple(scale) if callable(self.pad_multiple) else self.pad_multiple

@@ -31,11 +31,15 @@ def _layers(m: SPAN) -> dict[str, str]:
     return {"conv_1": "conv_1", **blocks, "conv_2": "conv_2", "conv_cat": "conv_cat"}
 
 
-def _deployed_params(m: SPAN) -> int:
-    """Parameters of the fused network (what the ncnn graph holds): each Conv3XC counts as its eval_conv."""
-    branches = sum(p.numel() for c in m.modules() if isinstance(c, Conv3XC)
-                   for name, child in c.named_children() if name != "eval_conv" for p in child.parameters())
-    return sum(p.numel() for p in m.parameters()) - branches
+def _fuse(m: SPAN) -> SPAN:
+    """Each Conv3XC replaced by the one 3x3 conv it stands for (what the ncnn graph holds), computed
+    once instead of on every forward: about 2x faster on CPU, same output, same layer names."""
+    for parent in list(m.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, Conv3XC):
+                child.update_params()
+                setattr(parent, name, child.eval_conv)
+    return m
 
 
 def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
@@ -53,7 +57,7 @@ def _detect(sd: dict[str, Tensor], file_name: str) -> dict | None:
 
 
 @register_arch("span", receptive_radius=_radius, feature_layers=_layers, detect=_detect,
-               deployed_params=_deployed_params)
+               for_inference=_fuse)
 class SPAN(SpandrelSPAN):
     """SPAN (Wan et al., "Swift Parameter-free Attention Network for Efficient
     Super-Resolution", CVPRW 2024, NTIRE 2024 efficient-SR winner): six blocks
