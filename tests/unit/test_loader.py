@@ -74,6 +74,10 @@ def test_basicsr_layouts_round_trip(tmp_path, arch, wrap):
         ("srresnet", dict(scale=3, num_feat=8, num_block=4)),
         ("srresnet", dict(scale=4, num_feat=12, num_block=1)),
         ("rrdbnet", dict(scale=2, num_feat=8, num_block=3, num_grow_ch=4)),
+        ("rdn", dict(scale=3, num_feat=8, num_blocks=3, convs_per_block=2, growth=4)),
+        ("rrdn", dict(scale=8, num_feat=8, num_rrdb=2, dense_blocks=3, convs_per_block=2, growth=4)),
+        ("span", dict(scale=2, feature_channels=8)),
+        ("compact", dict(scale=3, num_feat=8, num_conv=2)),
     ],
 )
 def test_infer_layout(arch, kwargs):
@@ -257,3 +261,14 @@ def test_official_a2n_layout_loads_with_its_scale(tmp_path, scale, file_name):
     x = torch.rand(1, 3, 9, 11)
     with torch.no_grad():
         torch.testing.assert_close(loaded.module(x), net(x), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["rdn-slim-x3", "fsrcnn-x4"])
+def test_shipped_files_load_as_uploads(name):
+    """A file the zoo itself serves is recognised as a community upload too."""
+    zoo_model = load_zoo_model(name)
+    upload = load_checkpoint_file(zoo.models_dir() / zoo.get_entry(name).weights)
+    assert (upload.arch, upload.scale) == (zoo_model.arch, zoo_model.scale)
+    x = torch.rand(1, 3, 9, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(upload.module(x), zoo_model.module(x))

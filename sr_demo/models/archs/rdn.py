@@ -35,7 +35,20 @@ def _layers(m: "RDN") -> dict[str, str]:
     return staged_layers(m, "sfe2", "blocks", "gff")
 
 
-@register_arch("rdn", receptive_radius=_radius, feature_layers=_layers)
+def _count(sd: dict, prefix: str) -> int:
+    return len({k[len(prefix):].split(".")[0] for k in sd if k.startswith(prefix)})
+
+
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """This module's key layout (`sfe1`, `blocks.i.convs.j`, `gff`, `upsample`): SR Lab's converted files."""
+    if not all(k in sd for k in ("sfe1.weight", "blocks.0.convs.0.weight", "gff.0.weight", "upsample.4.weight")):
+        return None
+    scale = round((sd["upsample.4.weight"].shape[0] / 3) ** 0.5)
+    return dict(scale=scale, num_feat=sd["sfe1.weight"].shape[0], num_blocks=_count(sd, "blocks."),
+                convs_per_block=_count(sd, "blocks.0.convs."), growth=sd["blocks.0.convs.0.weight"].shape[0])
+
+
+@register_arch("rdn", receptive_radius=_radius, feature_layers=_layers, detect=_detect)
 class RDN(nn.Module):
     """Residual dense network (Zhang et al., "Residual Dense Network for Image
     Super-Resolution", CVPR 2018) as implemented in idealo's ISR

@@ -47,7 +47,19 @@ def _layers(m: "RRDN") -> dict[str, str]:
     return staged_layers(m, "conv_first", "body", "conv_body")
 
 
-@register_arch("rrdn", receptive_radius=_radius, feature_layers=_layers)
+def _detect(sd: dict, file_name: str) -> dict | None:
+    """This module's key layout (`body.i.blocks.j.convs.k`, `conv_up`): SR Lab's converted files."""
+    from sr_demo.models.archs.rdn import _count
+
+    if not all(k in sd for k in ("conv_first.weight", "body.0.blocks.0.convs.0.weight", "conv_up.weight")):
+        return None
+    return dict(scale=round((sd["conv_up.weight"].shape[0] / 3) ** 0.5), num_feat=sd["conv_first.weight"].shape[0],
+                num_rrdb=_count(sd, "body."), dense_blocks=_count(sd, "body.0.blocks."),
+                convs_per_block=_count(sd, "body.0.blocks.0.convs."),
+                growth=sd["body.0.blocks.0.convs.0.weight"].shape[0])
+
+
+@register_arch("rrdn", receptive_radius=_radius, feature_layers=_layers, detect=_detect)
 class RRDN(nn.Module):
     """Residual-in-residual dense network as implemented in idealo's ISR
     (github.com/idealo/image-super-resolution, `ISR.models.RRDN`): ESRGAN's
