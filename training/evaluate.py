@@ -427,10 +427,11 @@ def _inhouse_rows(cards: list[dict]) -> list[str]:
 def _published_rows(cards: list[dict]) -> list[str]:
     """Published weights (registry packages, converted by SR Lab's readers), as `training.published_cards` measured them."""
     heldout = cards[0]["heldout"]
-    lines = [f"Published weights from registry packages, converted by SR Lab's own readers and measured by "
-             f"`python -m training.published_cards` through the app's runner on {heldout['images']} held-out crops "
-             f"(`{heldout['folder']}`) under the eight RDSR test presets (fixed seeds), next to bicubic; CPU time "
-             "for a 128x128 LR input, median of 3:", "",
+    lines = ["Published weights from registry packages, converted by SR Lab's own readers, are measured by",
+             "`python -m training.published_cards` through the app's runner on "
+             f"{heldout['images']} held-out crops (`{heldout['folder']}`)",
+             "under the eight RDSR test presets (fixed seeds), next to bicubic on the same LR; PSNR-Y in dB. CPU s:",
+             "the runner on a 128x128 LR input, median of 3 (threads and machine load in each card).", "",
              "| model | params | trained for | package (licence) | stored as | clean PSNR-Y | bicubic | "
              "8-preset PSNR-Y | bicubic | CPU s | card |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

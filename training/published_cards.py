@@ -190,11 +190,14 @@ def _source_lines(c: dict) -> list[str]:
 def _storage_line(c: dict) -> str:
     st = c["storage"]
     stored = ", ".join(f"{n} {k}" for k, n in st["source"].items())
-    line = f"- Storage precision in the source: {stored} tensors"
+    where = "the shipped conversion (SR Lab's file)" if c["source"]["kind"] == "shipped" else "the source"
+    line = f"- Storage precision in {where}: {stored} tensors"
     if "16" in st["summary"]:
+        exact, total = st["fp16_exact_tensors"], st["tensors"]
         line += ("; weights stored as float16 become float32 tensors that are exact copies of float16 values "
-                 f"(checked: {st['fp16_exact_tensors']} of the {st['tensors']} converted tensors hold only float16 "
-                 "values; the others come from float32 biases/slopes or are derived by the converter)")
+                 f"(checked: {exact} of the {total} converted tensors hold only float16 values"
+                 + ("; the others come from float32 biases/slopes or are derived by the converter" if exact < total
+                    else "") + ")")
     return line
 
 
@@ -281,17 +284,25 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"not published zoo entries: {', '.join(unknown)}; published: {', '.join(published)}")
     entries = [published[n] for n in args.names] or [e for e in published.values() if zoo.availability(e) == "ready"]
+    failed = []
     for entry in entries:
         command = shlex.join(["python", "-m", "training.published_cards", entry.name,
                               *[a for a in argv if a not in args.names]])
-        c = card(entry, args.heldout, args.device, command)
+        try:
+            c = card(entry, args.heldout, args.device, command)
+        except Exception as e:  # one model's failure must not cost the others' measurements
+            print(f"{entry.name}: FAILED, no card written: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            failed.append(entry.name)
+            continue
         write_card(c, models)
         print(f"{entry.name}: clean PSNR-Y {c['psnr_y']:.2f} vs bicubic {c['bicubic_psnr_y']:.2f}; 8-preset mean "
               f"{c['preset_mean']['psnr_y']:.2f} vs {c['preset_mean']['bicubic_psnr_y']:.2f}; CPU "
               f"{c['cpu']['median_s']:.2f} s; wrote {models / (entry.name + '.md')}", flush=True)
         if readme is not None:
             update_readme(readme, models)
-    return 0
+    if failed:
+        print(f"no card for: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -143,3 +143,22 @@ def test_storage_of_a_shipped_conversion_reads_safetensors_dtypes(tmp_path, monk
     save_file({k: v.half() for k, v in _fp16_state().items()}, str(tmp_path / "conv-x2.safetensors"))
     entry = dataclasses.replace(zoo.get_entry("fsrcnn-x4"), name="conv-x2", source=zoo.Shipped("conv-x2.safetensors", None))
     assert published_cards.source_dtypes(entry) == {"float16": len(_fp16_state())}
+
+
+def test_one_failing_model_does_not_cost_the_others(fake_entry, tmp_path, monkeypatch, capsys):
+    from sr_demo.errors import UserError
+
+    twin = dataclasses.replace(fake_entry, name="fake-twin-x2")
+    monkeypatch.setattr(zoo, "ZOO", (*zoo.ZOO, twin))
+    real_card = published_cards.card
+
+    def card(entry, *args):
+        if entry.name == fake_entry.name:
+            raise UserError("converter broke")
+        return real_card(entry, *args)
+
+    monkeypatch.setattr(published_cards, "card", card)
+    rc = published_cards.main([fake_entry.name, twin.name, "--heldout", str(_heldout(tmp_path)), "--no-readme"])
+    assert rc == 1 and "fake-fsrcnn-x2: FAILED, no card written: UserError: converter broke" in capsys.readouterr().err
+    models = tmp_path / "models"
+    assert (models / "fake-twin-x2.json").is_file() and not (models / "fake-fsrcnn-x2.json").exists()
