@@ -25,14 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SR_DEMO_CACHE", tempfile.mkdtemp(prefix="ddr-bench-"))
 
-import numpy as np  # noqa: E402
 
-from sr_demo.ddr import cache  # noqa: E402
-from sr_demo.ddr.analysis import measure, patch_set  # noqa: E402
-from sr_demo.ddr.embed import embed  # noqa: E402
-from sr_demo.ddr.features import layer_features  # noqa: E402
-from sr_demo.ddr.nets import get_net, net_names  # noqa: E402
-from sr_demo.ddr.patches import CLASSES  # noqa: E402
+from sr_demo.ddr import cache
+from sr_demo.ddr.analysis import measure, patch_set
+from sr_demo.ddr.embed import embed
+from sr_demo.ddr.features import layer_features
+from sr_demo.ddr.nets import get_net, net_names
+from sr_demo.ddr.patches import CLASSES
 
 ALL = tuple(CLASSES)
 

@@ -16,7 +16,13 @@ import numpy as np
 from sr_demo.ddr import cache
 from sr_demo.ddr.features import REDUCTIONS, layer_features, reduce_flat
 from sr_demo.ddr.nets import FeatureNet, get_net
-from sr_demo.ddr.patches import DEFAULT_CLASSES, DEFAULT_PER_CLASS, PatchSet, check_classes, make_patches
+from sr_demo.ddr.patches import (
+    DEFAULT_CLASSES,
+    DEFAULT_PER_CLASS,
+    PatchSet,
+    check_classes,
+    make_patches,
+)
 from sr_demo.ddr.separation import Separation, separation
 from sr_demo.errors import UserError
 

@@ -131,8 +131,3 @@ def warm_umap() -> float | None:
         _warm["seconds"] = time.perf_counter() - t0
         return _warm["seconds"]
 
-
-def warm_umap_in_background() -> threading.Thread:
-    thread = threading.Thread(target=warm_umap, name="ddr-umap-warm", daemon=True)
-    thread.start()
-    return thread

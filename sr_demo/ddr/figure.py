@@ -18,7 +18,7 @@ PHOTO_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 def _mix(hex_colour: str, white: float) -> str:
     rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
     rgb = rgb + (255 - rgb) * white
-    return "#" + "".join(f"{int(round(v)):02x}" for v in rgb)
+    return "#" + "".join(f"{round(v):02x}" for v in rgb)
 
 
 def level_colour(cls: str, level: str) -> str:
@@ -53,8 +53,7 @@ def scatter_table(xy: np.ndarray, patches: PatchSet, colour_by: str = "class"):
                          "index": np.arange(len(patches))})
 
 
-def scatter_figure(xy: np.ndarray, patches: PatchSet, colour_by: str = "class", title: str = "",
-                   extra_xy: np.ndarray | None = None, extra_label: str = "your image"):
+def scatter_figure(xy: np.ndarray, patches: PatchSet, colour_by: str = "class", title: str = ""):
     """Plotly scatter, one trace per legend group; hover: class, level, photo."""
     import plotly.graph_objects as go
 
@@ -65,16 +64,13 @@ def scatter_figure(xy: np.ndarray, patches: PatchSet, colour_by: str = "class", 
         idx = np.flatnonzero(names == g)
         fig.add_trace(go.Scattergl(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(g),
-            marker=dict(color=colours[g], size=6, line=dict(width=0)),
+            marker={"color": colours[g], "size": 6, "line": {"width": 0}},
             customdata=np.stack([np.array(patches.cls)[idx], np.array(patches.level)[idx],
                                  np.array(patches.photo)[idx]], axis=1),
             hovertemplate="class %{customdata[0]}<br>level %{customdata[1]}<br>photo %{customdata[2]}"
                           "<extra></extra>"))
-    if extra_xy is not None:
-        fig.add_trace(go.Scattergl(x=extra_xy[:, 0], y=extra_xy[:, 1], mode="markers", name=extra_label,
-                                   marker=dict(color="black", symbol="x", size=9)))
-    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title=colour_by,
-                      xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
+    fig.update_layout(title=title, height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title=colour_by,
+                      xaxis={"showticklabels": False}, yaxis={"showticklabels": False})
     return fig
 
 
@@ -88,10 +84,10 @@ def chi_figure(measurements: Sequence):
         labels = [m.net.label(s.layer) for s in m.separations]
         for what, dash in (("class", "solid"), ("photo", "dot")):
             ms = [s.class_mean_sd if what == "class" else s.photo_mean_sd for s in m.separations]
-            fig.add_trace(go.Scatter(x=labels, y=[v[0] for v in ms], error_y=dict(array=[v[1] for v in ms]),
+            fig.add_trace(go.Scatter(x=labels, y=[v[0] for v in ms], error_y={"array": [v[1] for v in ms]},
                                      mode="lines+markers", name=f"{m.net.name} by {what}",
-                                     line=dict(color=colour, dash=dash)))
-    fig.update_layout(height=340, margin=dict(l=40, r=10, t=40, b=40), yaxis_title="Calinski-Harabasz index",
+                                     line={"color": colour, "dash": dash}))
+    fig.update_layout(height=340, margin={"l": 40, "r": 10, "t": 40, "b": 40}, yaxis_title="Calinski-Harabasz index",
                       xaxis_title="layer (shallow → deep)", yaxis_type="log",
                       title="Separation by degradation class (solid) vs by source photo (dotted)")
     return fig

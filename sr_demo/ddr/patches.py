@@ -74,11 +74,6 @@ class PatchSet:
     def __len__(self) -> int:
         return len(self.cls)
 
-    def subset(self, index) -> PatchSet:
-        idx = np.asarray(index, dtype=int)
-        return PatchSet(self.lr[idx], tuple(self.photo[i] for i in idx), tuple(self.cls[i] for i in idx),
-                        tuple(self.level[i] for i in idx), self.seed, self.scale)
-
 
 def spec_for(level: Level, scale: int):
     """The DegradationSpec of one level (bicubic down-sampling by `scale` in every class)."""

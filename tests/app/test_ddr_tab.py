@@ -55,14 +55,14 @@ def test_brushing_an_x_range_shows_exactly_the_patches_inside(two_models):
 
 def test_recolour_by_photo_keeps_points(two_models):
     state = two_models[4]
-    a, b = dtab.recolour(state, "photo")
+    a, _ = dtab.recolour(state, "photo")
     assert set(a["value"]["group"]) == set(state["views"][0]["patches"].photo)
     np.testing.assert_array_equal(a["value"]["x"].to_numpy(), state["views"][0]["xy"][:, 0])
 
 
 def test_place_a_users_image(two_models, chelsea_path, tmp_path):
     path = save_png(load_image(chelsea_path).rgb[:96, :96], tmp_path / "mine.png")
-    plot_a, plot_b, info, state = dtab.place_image(two_models[4], str(path), "class", progress=_noop_progress)
+    plot_a, _, info, state = dtab.place_image(two_models[4], str(path), "class", progress=_noop_progress)
     assert (plot_a["value"]["group"] == "your image").sum() == 24 and plot_a["color_map"]["your image"] == "#000000"
     assert info.count("nearest patches") == 2
     np.testing.assert_array_equal(state["views"][0]["xy"], two_models[4]["views"][0]["xy"])  # PCA: base kept

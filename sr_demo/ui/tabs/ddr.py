@@ -208,7 +208,7 @@ def warm() -> None:
     def run() -> None:
         try:
             warm_ddr(per_class=DEFAULT_PER_CLASS, seeds=DEFAULT_SEEDS)
-        except Exception:  # noqa: BLE001 - a failed warm-up only means the first click computes
+        except Exception:
             logging.getLogger("sr_demo.ui").exception("DDR warm-up failed")
 
     _warming.append(threading.Thread(target=run, name="ddr-warm", daemon=True))
