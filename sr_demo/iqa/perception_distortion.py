@@ -10,8 +10,8 @@ model next to PSNR-oriented ones shows both effects on one picture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -243,5 +243,5 @@ def load_stlpips(net: str) -> STLPIPS:
 @torch.no_grad()
 def stlpips(img: np.ndarray, ref: np.ndarray, net: str = "alex") -> float:
     """ST-LPIPS distance of one HxWx3 [0, 1] pair on the CPU."""
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)[None]
     return float(load_stlpips(net)(t(img), t(ref)))

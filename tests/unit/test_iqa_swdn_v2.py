@@ -8,7 +8,13 @@ from torch import nn
 from sr_demo.errors import UserError
 from sr_demo.iqa.stlpips import BlurPool2d, vgg16_trunk
 from sr_demo.iqa.swdn import L2Pool2d, PairwiseHead, SpaceWarpingDifference
-from sr_demo.iqa.swdn_v2 import SWDNv2, SWDNv2Config, load_swdn_v2, pooled_trunk, save_swdn_v2
+from sr_demo.iqa.swdn_v2 import (
+    SWDNv2,
+    SWDNv2Config,
+    load_swdn_v2,
+    pooled_trunk,
+    save_swdn_v2,
+)
 
 pytest.importorskip("stlpips_pytorch")
 
@@ -62,7 +68,7 @@ def test_space_warping_makes_a_one_pixel_shift_cheap(l2_model):
     rng = np.random.default_rng(0)
     big = cv2.GaussianBlur(rng.random((72, 72, 3)).astype(np.float32), (0, 0), 1.5)
     big = (big - big.min()) / (big.max() - big.min())
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]  # noqa: E731
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
     ref, shifted = t(big[4:68, 4:68]), t(big[4:68, 5:69])
     plain = SWDNv2(SWDNv2Config(radii=(0, 0, 0, 0, 0)), trunk=l2_model.trunk)
     plain.weights.data.copy_(l2_model.weights)
