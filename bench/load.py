@@ -30,6 +30,7 @@ LAM_LR = ROOT / "examples" / "lam" / "chelsea_lr64.png"
 PHOTO = ROOT / "examples" / "chelsea.png"
 KINDS = ("degrade", "upscale", "lam", "score", "ping")
 LIGHT_MODEL = "fsrcnn-x4"
+HTTP_TIMEOUT_S = 300  # one request may wait behind every other client's model work
 
 
 @dataclass
@@ -93,9 +94,12 @@ def run_load(url: str, clients: int, requests: int, max_seconds: float, server_p
     deadline = time.perf_counter() + max_seconds
     peak = _PeakRss(server_pid)
 
+    # sessions open one after another (each fetches the app's config) before the load starts
+    sessions = [Client(url, verbose=False, httpx_kwargs={"timeout": HTTP_TIMEOUT_S}) for _ in range(clients)]
+    *controls, spec_json = sessions[0].predict("clean", 4, api_name="/apply_preset")
+
     def session(index: int) -> None:
-        client = Client(url, verbose=False)
-        *controls, spec_json = client.predict("clean", 4, api_name="/apply_preset")
+        client = sessions[index]
         for i in range(requests):
             kind = KINDS[(index + i) % len(KINDS)]
             if time.perf_counter() > deadline:

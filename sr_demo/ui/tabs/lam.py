@@ -283,8 +283,10 @@ def build() -> dict:
     lr_image.upload(lambda: "Input: your upload.", None, source)
     gr.on([lr_image.change, models.change], show_sr, [lr_image, models, size, uploads, view],
           [sr_view, view, info], concurrency_id="gpu", concurrency_limit=1)
-    size.release(redraw, [view, size], [sr_view, view])
-    sr_view.select(place_window, [view, size], [sr_view, view]).success(
+    # Instant redraws show no progress overlay: one would cover the image just when a click lands on it (typing a
+    # size, then clicking the image, releases the slider on that same click).
+    size.release(redraw, [view, size], [sr_view, view], show_progress="hidden")
+    sr_view.select(place_window, [view, size], [sr_view, view], show_progress="hidden").success(
         run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)
     go.click(run_lam, lam_inputs, lam_outputs, concurrency_id="gpu", concurrency_limit=1)
     return {"lr": lr_image, "source": source, "tab_id": TAB_ID}
