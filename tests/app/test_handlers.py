@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sr_demo.imaging import load_image
+from sr_demo.models import zoo
 from sr_demo.ui.tabs import degrade as dtab
 from sr_demo.ui.tabs import superres as stab
 
@@ -131,14 +132,18 @@ def test_garbage_checkpoint_is_refused(tmp_path):
 def test_default_models_prefer_the_learned_x4_zoo(monkeypatch, tmp_path):
     from sr_demo.models import available_entries
 
-    learned = [e.name for e in available_entries() if e.group != "baseline" and e.scale == 4]
-    assert stab.default_models() == (learned[:2] or ["bicubic-x4"])
-    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no shipped weights at all
+    available = {e.name for e in available_entries()}
+    if {"srmdnf-x4", "realesrgan-x4plus"} <= available:  # the published zoo is installed
+        first = "span-x4" if "span-x4" in available else "srmdnf-x4"
+        assert stab.default_models() == [first, "realesrgan-x4plus"]  # one of each training target
+    shipped_only = [e.name for e in zoo.ZOO if isinstance(e.source, zoo.PackageFiles)]
+    monkeypatch.setattr(zoo, "ZOO", tuple(e for e in zoo.ZOO if e.name not in shipped_only))
+    monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))  # no shipped weights, no packages
     assert stab.default_models() == ["bicubic-x4"]
-    for name in ("srresnet-real-x4", "rrdb-real-x4", "fsrcnn-x4", "msrresnet-x4"):  # a grown zoo
+    for name in ("srresnet-real-x4", "rrdb-real-x4", "fsrcnn-x4", "msrresnet-x4"):  # a grown in-house zoo
         (tmp_path / f"{name}.safetensors").write_bytes(b"")
-    assert stab.default_models() == ["fsrcnn-x4", "msrresnet-x4"]  # bicubic-trained first, two at most
-    assert stab.default_models(limit=3) == ["fsrcnn-x4", "msrresnet-x4", "srresnet-real-x4"]
+    assert stab.default_models() == ["fsrcnn-x4", "srresnet-real-x4"]  # one bicubic-trained, one real-world
+    assert stab.default_models(limit=3) == ["fsrcnn-x4", "srresnet-real-x4", "msrresnet-x4"]
 
 
 @pytest.mark.parametrize("seed", [None, "x", 2.5])

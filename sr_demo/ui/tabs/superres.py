@@ -37,14 +37,24 @@ def model_items() -> list[tuple[str, str]]:
     return model_guide.choices(available_entries())
 
 
+#: first-run picks, in order of preference: the best fidelity model that runs in about a second on a
+#: bundled example, then a blind real-world GAN model, so the first comparison shows the
+#: perception-distortion trade-off (bicubic comes along as reference)
+PREFERRED_DEFAULTS = ("span-x4", "srmdnf-x4", "rdn-medium-x4", "realesrgan-x4plus", "realsr-df2k-x4")
+
+
 def default_models(limit: int = 2) -> list[str]:
-    """At most `limit` learned ×4 models, bicubic-trained first (bicubic comes along as reference),
-    else bicubic-x4: a first click stays quick on a CPU however large the zoo grows."""
+    """At most `limit` learned ×4 models: one of each training target (bicubic, then real-world)
+    from PREFERRED_DEFAULTS, filled up in zoo order; else bicubic-x4."""
     from sr_demo.models import available_entries
 
     learned = [e for e in available_entries() if e.group != "baseline" and e.scale == 4]
-    learned.sort(key=lambda e: e.group != "bicubic")  # stable: zoo order within each group
-    return [e.name for e in learned[:limit]] or ["bicubic-x4"]
+    rank = {name: i for i, name in enumerate(PREFERRED_DEFAULTS)}
+    learned.sort(key=lambda e: rank.get(e.name, len(rank)))  # stable: zoo order after the preferred ones
+    picks = [next(e for e in learned if e.group == group) for group in ("bicubic", "real-world")
+             if any(e.group == group for e in learned)]
+    picks += [e for e in learned if e not in picks]
+    return [e.name for e in picks[:limit]] or ["bicubic-x4"]
 
 
 @guarded
