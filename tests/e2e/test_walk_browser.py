@@ -78,15 +78,15 @@ def test_walk_every_tab(page, chelsea_path, shots):
     box = image.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
     page.get_by_text("Window 24×24").wait_for(timeout=MODEL_RUN_S)
-    rows = page.locator("#lam-table tbody tr")
-    assert rows.count() == 2
+    page.screenshot(path=str(shots / "walk_5_lam.png"), full_page=True)
+    table = page.locator("#lam-table").inner_text()
+    assert "bicubic-x4" in table and table.count("64×64 LR") == 2  # both models' rows: the default and bicubic
     gallery = page.locator("#lam-maps")
     assert gallery.locator("img").count() == 4
     hidden = page.evaluate("""() => [...document.querySelectorAll('#lam-maps img')]
         .filter(img => { const r = img.getBoundingClientRect(), g = document.querySelector('#lam-maps')
                          .getBoundingClientRect(); return r.bottom > g.bottom + 1; }).length""")
     assert hidden == 0  # every model's row shows, none hides in an inner scroll
-    page.screenshot(path=str(shots / "walk_5_lam.png"), full_page=True)
 
     page.get_by_role("tab", name="DDR").click()
     page.wait_for_timeout(1_000)

@@ -20,8 +20,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "lam"
 DEFAULT_MODELS = ("span-x4", "fsrcnn-x4")
 #: Display height of the SR view (px) and the screen pixels the window outline should span there.
 VIEW_HEIGHT, OUTLINE_SCREEN_PX, MIN_WINDOW_SCREEN_PX = 420, 3, 24
-#: Rows of the attribution gallery are this tall (px) so that every model's row shows without an inner scroll.
-GALLERY_ROW_PX = 320
+#: Rows of the attribution gallery are this tall (px): two square cells side by side in the wide column, so that
+#: every model's row shows without an inner scroll.
+GALLERY_ROW_PX = 440
 PATH_CHOICES = [("progressive blur (LAM)", "blur"), ("straight line from the blurred image", "linear-blur"),
                 ("straight line from black", "linear-black")]
 CONTEXT_CHOICES = [("64×64 LR context around the window (DI comparable between images)", "context"),
