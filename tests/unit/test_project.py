@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     body = text.split("---", 2)[2]  # after the Spaces front matter
-    return [line.strip() for line in body.strip().splitlines()[:2]]
+    block = body.split("\n# ", 1)[0]  # up to the first top-level heading
+    return [line.strip() for line in block.splitlines() if line.startswith("    ")][:2]  # the indented commands
 
 
 def test_readme_starts_with_front_matter_then_two_commands():
