@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import tempfile
+from pathlib import Path
 
 import gradio as gr
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 
 class UploadImage(gr.Image):
@@ -35,3 +38,8 @@ def upload_image(**kwargs) -> UploadImage:
     """An UploadImage with SR Lab's defaults: a file path, shown as PNG, any mode."""
     return UploadImage(**{"type": "filepath", "format": "png", "image_mode": None,
                           "sources": ["upload", "clipboard"], **kwargs})
+
+
+def example_paths(folder: str = "") -> list[str]:
+    """The bundled example PNGs of `examples/<folder>` (licences in examples/LICENSES.md)."""
+    return sorted(str(p) for p in (EXAMPLES_DIR / folder).glob("*.png"))

@@ -8,13 +8,13 @@ import gradio as gr
 import numpy as np
 
 from sr_demo.errors import UserError
+from sr_demo.ui import components
 from sr_demo.ui.components import upload_image
 from sr_demo.ui.guard import gradio_progress, guarded
 from sr_demo.ui.tabs.superres import add_checkpoint, model_choices, resolve_model
 
 TAB_ID = "lam"
 MAX_MODELS = 4
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "lam"
 #: Preferred first model: learned ×4 networks light enough that LAM's batched backward passes stay quick on a CPU
 #: (SPAN, a published bicubic-trained net; fsrcnn-x4, SR Lab's own, always shipped).
 DEFAULT_MODELS = ("span-x4", "fsrcnn-x4")
@@ -71,7 +71,7 @@ def default_model(choices: list[str]) -> list[str]:
 
 
 def example_paths() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+    return components.example_paths("lam")
 
 
 def example_source(path: str | None) -> str:

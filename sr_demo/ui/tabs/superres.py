@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from sr_demo.errors import UserError
-from sr_demo.ui.components import upload_image
+from sr_demo.ui.components import example_paths, upload_image
 from sr_demo.ui.guard import gradio_progress, guarded
 from sr_demo.ui.tabs import dropout_study, model_guide
 
@@ -293,6 +293,7 @@ def build(triple: gr.State | None = None) -> dict:
     with gr.Row():
         with gr.Column(scale=1):
             lr_image = upload_image(label="LR input", height=260)
+            gr.Examples(example_paths("lam"), inputs=lr_image, label="Examples: 64×64 LR crops (examples/LICENSES.md)")
             hr_image = upload_image(label="HR (optional: PSNR/SSIM)", height=200)
             models = gr.Dropdown(model_items(), value=default_models(), multiselect=True,
                                  label="Models (bicubic at the same scale is added as reference)")
