@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     cache_key = f"items{args.items}-patch{args.patch}-seed{args.seed}"
     vectors: dict[str, torch.Tensor] = {}
     for pool, names in (("l2", ("swdn-v2", "nowarp")), ("max", ("maxpool",))):
+        if not set(names) & set(args.variants):
+            continue
         path = OUT / f"vectors-{pool}-{cache_key}.pt"
         if path.is_file():
             cached = torch.load(path, weights_only=True)
@@ -160,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{pool} pooling: trunk features of {len(items) * 8} images in {time.perf_counter() - t0:.0f} s",
                   flush=True)
         vectors.update(cached)
-    for name, config in VARIANTS.items():
+    for name in args.variants:
+        config = VARIANTS[name]
         t0 = time.perf_counter()
         print(f"{name}:", flush=True)
         w, head, loss = train(vectors[name], ks, kinds, args.steps, args.lr, args.seed)
