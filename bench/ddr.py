@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SR_DEMO_CACHE", tempfile.mkdtemp(prefix="ddr-bench-"))
 
-
 from sr_demo.ddr import cache
 from sr_demo.ddr.analysis import measure, patch_set
 from sr_demo.ddr.embed import embed
 from sr_demo.ddr.features import layer_features
 from sr_demo.ddr.nets import get_net, net_names
 from sr_demo.ddr.patches import CLASSES
+from sr_demo.errors import UserError
 
 ALL = tuple(CLASSES)
 
@@ -61,7 +61,11 @@ def cached_scatter(n: int) -> None:
 def extraction(names: list[str]) -> None:
     patches = patch_set(("clean", "blur", "noise", "jpeg", "blur+noise", "realesrgan"), 16, 0, 4)
     for name in names:
-        net = get_net(name)
+        try:
+            net = get_net(name)
+        except UserError as exc:  # e.g. a fetch-on-demand package not fetched here
+            print(f"{name:<22} skipped: {exc}")
+            continue
         layer = net.layers[net.default_layer]
         t = time.perf_counter()
         layer_features(net.module, patches.lr, [layer], prepare=net.prepare)
