@@ -412,7 +412,7 @@ def build(sr_results: gr.State | None = None) -> None:
     judge = gr.State(None, time_to_live=3600)
     with gr.Row():
         with gr.Column(scale=1):
-            ref_image = upload_image(label="Reference (HR): upload, or the Super-resolve tab's HR", height=220,
+            ref_image = upload_image(label="Reference (HR)", height=220,  # a long label overlaps the image
                                      elem_id="score-ref")
             uploads = gr.File(label="Images to score (uploads)", file_count="multiple", file_types=["image"],
                               type="filepath", elem_id="score-uploads")
