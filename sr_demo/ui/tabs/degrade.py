@@ -170,9 +170,8 @@ def build() -> tuple[gr.State, gr.Button]:
                 with gr.Row():
                     noise_on = gr.Checkbox(True, label="Noise")
                     noise_kind = gr.Radio(["gaussian", "poisson"], value="gaussian", label="Noise type")
-                    level = gr.Slider(0, 255, 20, step=0.5, label="Level (Gaussian σ in /255; Poisson scale)",
-                                      min_width=280, scale=2)
                     gray = gr.Checkbox(False, label="Grey noise")
+                level = gr.Slider(0, 255, 20, step=0.5, label="Noise level (Gaussian σ in /255; Poisson scale)")
                 with gr.Row():
                     jpeg_on = gr.Checkbox(True, label="JPEG")
                     quality = gr.Slider(1, 100, 50, step=1, label="JPEG quality")
