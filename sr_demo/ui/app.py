@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from sr_demo.ui import atomic_cache
 from sr_demo.ui.tabs import ddr, degrade, lam, score, superres
 
 INTRO = """# SR Lab
@@ -19,6 +20,7 @@ CSS = """
 
 
 def build_demo() -> gr.Blocks:
+    atomic_cache.install()
     with gr.Blocks(title="SR Lab") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs() as tabs:
