@@ -23,3 +23,9 @@ def test_spec_box_always_holds_indented_json():
     *_, preset_text = dtab.apply_preset("blur+noise+jpeg", 4)
     *_, applied_text, _seed = dtab.apply_json(json.dumps({"spec": json.loads(preset_text), "seed": 3}))
     assert preset_text == applied_text and preset_text.count("\n") > 5
+
+
+def test_notes_say_which_file_was_degraded(chelsea_path):
+    *controls, spec_json = dtab.apply_preset("clean", 2)
+    notes = dtab.run_degrade(chelsea_path, 0, spec_json, *controls, progress=lambda *a, **k: None)[3]
+    assert notes.splitlines()[0] == "- Input: chelsea.png"

@@ -129,7 +129,8 @@ def run_degrade(image_path, seed, spec_json, *controls, progress=gr.Progress()):
     out_dir = Path(tempfile.mkdtemp(prefix="srlab_degrade_"))
     lr_path = save_png(result.lr, out_dir / f"lr_x{spec.scale}_seed{result.seed}.png")
     (out_dir / "degradation.json").write_text(json.dumps(record, indent=2))
-    notes = [f"HR {result.hr.shape[1]}×{result.hr.shape[0]} → LR {result.lr.shape[1]}×{result.lr.shape[0]} "
+    notes = [f"Input: {Path(image_path).name}",  # an upload or an example keeps its file name
+             f"HR {result.hr.shape[1]}×{result.hr.shape[0]} → LR {result.lr.shape[1]}×{result.lr.shape[0]} "
              f"(×{spec.scale}, seed {result.seed})"]
     if result.hr.shape[:2] != image.rgb.shape[:2]:
         notes.append(f"HR cropped from {image.size_text} to a multiple of {spec.scale}")
