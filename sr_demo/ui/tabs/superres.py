@@ -339,7 +339,10 @@ def build(triple: gr.State | None = None) -> dict:
              concurrency_id="gpu", concurrency_limit=1)
     gr.on([left.input, right.input], compare, [results, left, right], slider)
     loupe_at = gr.State(None)
-    overview.select(move_loupe, [results, loupe_size], [overview, loupe, loupe_at])
-    run.then(resize_loupe, [results, loupe_size], [overview, loupe, loupe_at])  # a new run: a textured patch
-    loupe_size.release(resize_loupe, [results, loupe_size, loupe_at], [overview, loupe, loupe_at])
+    # instant redraws: no progress overlay to blank the loupe (or catch a click on the overview)
+    overview.select(move_loupe, [results, loupe_size], [overview, loupe, loupe_at], show_progress="hidden")
+    run.then(resize_loupe, [results, loupe_size], [overview, loupe, loupe_at],  # a new run: a textured patch
+             show_progress="hidden")
+    loupe_size.release(resize_loupe, [results, loupe_size, loupe_at], [overview, loupe, loupe_at],
+                       show_progress="hidden")
     return {"lr": lr_image, "hr": hr_image, "results": results, "to_lam": to_lam, "to_score": to_score}
