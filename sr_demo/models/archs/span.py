@@ -25,10 +25,12 @@ def _radius(m: SPAN) -> float:
 
 def _layers(m: SPAN) -> dict[str, str]:
     """conv_1, each block's last conv (its output before the parameter-free
-    attention; the blocks themselves return tuples), conv_2, then conv_cat,
-    the deepest features before the up-sampler."""
+    attention; the blocks themselves return tuples), then conv_2, the deepest
+    features. conv_cat, just before the up-sampler, is left out: it mixes
+    conv_1's shallow features back in, and its pooled features follow image
+    content (photo CHI 88 vs degradation 1.2, `sr-demo ddr --model span-x4`)."""
     blocks = {f"block_{b}": f"block_{b}.c3_r" for b in range(1, BLOCKS + 1)}
-    return {"conv_1": "conv_1", **blocks, "conv_2": "conv_2", "conv_cat": "conv_cat"}
+    return {"conv_1": "conv_1", **blocks, "conv_2": "conv_2"}
 
 
 def _fuse(m: SPAN) -> SPAN:
