@@ -196,7 +196,6 @@ def compute_part(row: str, stride: int, part: int, parts: int) -> None:
 def merge_parts(row: str, stride: int, parts: int) -> None:
     """`measure` over all crops, replaying the scores the part processes wrote (same statistics code)."""
     folder, count, digest = heldout_digest(stride)
-    items = prepare(load_photos("heldout")[::stride])
     values, commands = {}, []
     for part in range(parts):
         record = json.loads(_cache_file(row, stride).with_suffix(f".part{part}of{parts}").read_text())
@@ -204,9 +203,13 @@ def merge_parts(row: str, stride: int, parts: int) -> None:
             raise SystemExit(f"{row}: part {part} was measured on other held-out files.")
         values.update({int(k): v for k, v in record["values"].items()})
         commands.append(record["command"])
-    index = {id(item["ref"]): i for i, item in enumerate(items)}
-    result = measure(lambda dists, ref: values[index[id(ref)]]["levels"], items,
-                     shift_fn=lambda dists, ref: values[index[id(ref)]]["shifts"])
+    if sorted(values) != list(range(count)):
+        raise SystemExit(f"{row}: the parts hold crops {sorted(values)}, not all {count}.")
+    # the scores are all known: `measure` only needs each crop's layout, the reference standing for its index
+    items = [{"ref": i, "levels": {k: [None] * 5 for k in LEVELS}, "shifts": [None, None], "jpeg90": None}
+             for i in range(count)]
+    result = measure(lambda dists, ref: values[ref]["levels"], items,
+                     shift_fn=lambda dists, ref: values[ref]["shifts"])
     _save(row, stride, folder, count, digest, result)
     record = json.loads(_cache_file(row, stride).read_text())
     record["command"] = "\n".join(commands + [record["command"]])
