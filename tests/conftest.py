@@ -23,11 +23,24 @@ def app_url():
     from sr_demo.ui.app import build_demo, launch_kwargs
 
     demo = build_demo()
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **launch_kwargs())
-    yield f"http://127.0.0.1:{port}/"
+    yield launch_on_loopback(demo, launch_kwargs())
     demo.close()
+
+
+def launch_on_loopback(demo, kwargs: dict, tries: int = 3) -> str:
+    """Launch `demo` on a free 127.0.0.1 port. Gradio gives up when its own
+    server does not answer its start-up probe within a few seconds, which a
+    loaded 2-core machine can miss: try again on a fresh port."""
+    for attempt in range(tries):
+        port = _free_port()
+        try:
+            demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kwargs)
+            return f"http://127.0.0.1:{port}/"
+        except ValueError as e:
+            if "localhost is not accessible" not in str(e) or attempt == tries - 1:
+                raise
+            demo.close()
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture

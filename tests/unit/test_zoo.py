@@ -16,7 +16,8 @@ from sr_demo.models.loader import file_sha256, load_zoo_model
 from sr_demo.models.runner import upscale
 from training import recipes
 
-NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)$")
+# arch-variant-xS; a published model keeps its authors' suffix after the scale (Real-ESRGAN's "x4plus")
+NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-x(\d+)(plus(-[a-z]+)?)?$")
 
 
 @pytest.mark.parametrize("entry", zoo.ZOO, ids=lambda e: e.name)
