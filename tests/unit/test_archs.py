@@ -160,6 +160,8 @@ def test_receptive_radius_and_params(arch):
         with torch.no_grad():
             before = net(x)
             n_before = _params(net)
+            radius_before = spec.receptive_radius(net) if spec.receptive_radius else None
             fused = spec.for_inference(net)
             torch.testing.assert_close(fused(x), before, rtol=0, atol=1e-5)
         assert _params(fused) < n_before
+        assert radius_before is None or spec.receptive_radius(fused) == radius_before

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from spandrel.architectures.SPAN import SPAN as SpandrelSPAN
 from spandrel.architectures.SPAN.__arch.span import Conv3XC
-from torch import Tensor
+from torch import Tensor, nn
 
 from sr_demo.models.archs import register_arch
 
@@ -19,8 +19,11 @@ BLOCKS = 6
 
 
 def _radius(m: SPAN) -> float:
-    # one 3x3 per Conv3XC (conv_1, 3 per block, conv_2) + the up-sampler's 3x3, all at LR
-    return float(sum(isinstance(layer, Conv3XC) for layer in m.modules()) + 1)
+    """One 3x3 per Conv3XC (conv_1, 3 per block, conv_2; a plain conv once fused) + the up-sampler's, all at LR."""
+    reparam = [name for name, layer in m.named_modules() if isinstance(layer, Conv3XC)]
+    plain = [name for name, layer in m.named_modules() if isinstance(layer, nn.Conv2d) and layer.kernel_size == (3, 3)
+             and not any(name.startswith(f"{r}.") for r in reparam)]
+    return float(len(reparam) + len(plain))
 
 
 def _layers(m: SPAN) -> dict[str, str]:
