@@ -22,7 +22,7 @@ def test_choices_follow_the_group_order():
 
 def test_estimate_scales_the_card_with_pixels(tmp_path, monkeypatch):
     monkeypatch.setenv("SR_DEMO_MODELS_DIR", str(tmp_path))
-    (tmp_path / "fsrcnn-x4.json").write_text(json.dumps({model_guide.CARD_SECONDS_KEY: 2.0}))
+    (tmp_path / "fsrcnn-x4.json").write_text(json.dumps({"cpu": {"median_s": 2.0, "lr_side": 128}}))
     assert model_guide.estimated_cpu_seconds("fsrcnn-x4", 256, 256) == 8.0
     assert model_guide.estimated_cpu_seconds("upload: mine (×4, edsr)", 256, 256) is None
     assert model_guide.estimate_note(["fsrcnn-x4"], 256, 256) == ""  # 8 s: not slow

@@ -8,8 +8,14 @@ from sr_demo.models.zoo import GROUP_TITLES, ZOO, ZooEntry, availability, card_s
 
 #: a run predicted to take longer than this on the CPU gets a warning before it starts
 SLOW_SECONDS = 20.0
-#: the card's measurement this estimate scales: CPU seconds for a 128x128 LR input
-CARD_SECONDS_KEY = "cpu_seconds_128"
+
+
+def seconds_per_lr_pixel(entry: ZooEntry) -> float | None:
+    """The card's CPU measurement (`cpu`: median seconds for an lr_side² input) per LR pixel."""
+    cpu = card_summary(entry).get("cpu") or {}
+    if not cpu.get("median_s") or not cpu.get("lr_side"):
+        return None
+    return float(cpu["median_s"]) / cpu["lr_side"] ** 2
 
 
 def _ordered(entries) -> list[ZooEntry]:
@@ -23,12 +29,12 @@ def choices(available: tuple[ZooEntry, ...]) -> list[tuple[str, str]]:
 
 
 def estimated_cpu_seconds(name: str, lr_h: int, lr_w: int) -> float | None:
-    """The card's CPU time for 128x128 scaled by the pixel count (convolutions are linear in it)."""
+    """The card's CPU time scaled by the pixel count (convolutions are linear in it)."""
     try:
-        seconds = card_summary(get_entry(name)).get(CARD_SECONDS_KEY)
-    except Exception:  # noqa: BLE001 - an upload label or a card without the field: no estimate
+        per_pixel = seconds_per_lr_pixel(get_entry(name))
+    except Exception:  # noqa: BLE001 - an upload label is not a zoo name: no estimate
         return None
-    return None if seconds is None else float(seconds) * lr_h * lr_w / (128 * 128)
+    return None if per_pixel is None else per_pixel * lr_h * lr_w
 
 
 def estimate_note(names: list[str], lr_h: int, lr_w: int) -> str:
@@ -52,8 +58,8 @@ def guide_markdown() -> str:
             continue
         lines += [f"**{title}**", "", "| model | trained on | CPU s (128² LR) | status |", "|---|---|---|---|"]
         for entry, status in shown:
-            seconds = card_summary(entry).get(CARD_SECONDS_KEY)
-            speed = "-" if seconds is None else f"{seconds:.2f}"
+            per_pixel = seconds_per_lr_pixel(entry)
+            speed = "-" if per_pixel is None else f"{per_pixel * 128 * 128:.2f}"
             if status == "fetch first":
                 status = f"fetch first: `sr-demo fetch {entry.name}`"
             lines.append(f"| `{entry.name}` | {entry.trained_on} | {speed} | {status} |")
