@@ -30,6 +30,7 @@ from sr_demo.errors import UserError
 from sr_demo.models.archs import build_arch
 from sr_demo.models.sources.tfjs import read_layers_model
 from sr_demo.models.sources.upscalerjs import FROM_TFJS, PACKAGES, SCALES, VERSION
+from sr_demo.resources import repo_file
 
 # sha256 of `npm pack <package>@1.0.0` (checked 2026-12-01)
 TARBALL_SHA256 = {
@@ -38,7 +39,7 @@ TARBALL_SHA256 = {
     "@upscalerjs/esrgan-thick": "3d38971084d8281bf68da443085c7eb65355fb28aa81b33b54f950cca6328a15",
 }
 SHIPPED_SIZES = ("slim", "medium")  # thick (7.3 M params per scale) is fetched on demand instead
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "chelsea.png"
+EXAMPLE = repo_file("examples") / "chelsea.png"
 
 
 def sha256_of(path: Path) -> str:

@@ -50,7 +50,7 @@ from sr_demo.degradations import RDSR_TEST_PRESETS, degrade, imresize, preset_sp
 from sr_demo.imaging import rgb_to_y
 from sr_demo.iqa import psnr, ssim
 from sr_demo.models import zoo
-from sr_demo.models.loader import LoadedModel, _from_spec, file_sha256
+from sr_demo.models.loader import LoadedModel, file_sha256, from_state_dict
 from sr_demo.models.runner import upscale
 from sr_demo.models.zoo import models_dir as default_models_dir
 from sr_demo.resources import repo_file
@@ -132,7 +132,7 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def as_model(name: str, arch: str, scale: int, arch_kwargs: dict, sd: dict[str, torch.Tensor]) -> LoadedModel:
     """Trained weights as the app's `LoadedModel` (strict load), so they are measured the way the app runs them."""
-    return _from_spec(name, arch, dict(arch_kwargs, scale=scale), sd, None, "run")
+    return from_state_dict(name, arch, dict(arch_kwargs, scale=scale), sd, None, "run")
 
 
 def run_model(model: LoadedModel, lr: np.ndarray, device: torch.device) -> np.ndarray:

@@ -251,8 +251,8 @@ def _count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _from_spec(name: str, arch: str, kwargs: dict[str, Any], sd: dict[str, torch.Tensor] | None,
-               sha256: str | None, source: str, notes: str = "") -> LoadedModel:
+def from_state_dict(name: str, arch: str, kwargs: dict[str, Any], sd: dict[str, torch.Tensor] | None,
+                    sha256: str | None, source: str, notes: str = "") -> LoadedModel:
     """Build `arch`, load `sd` strictly (None: no weights), wrap with its spec's capabilities."""
     spec = get_spec(arch)
     module = spec.cls(**kwargs)
@@ -271,10 +271,10 @@ def load_zoo_model(name: str) -> LoadedModel:
     entry = get_entry(name)
     kwargs = dict(scale=entry.scale, **entry.arch_kwargs)
     if entry.source is None:
-        return _from_spec(entry.name, entry.arch, kwargs, None, None, "builtin")
+        return from_state_dict(entry.name, entry.arch, kwargs, None, None, "builtin")
     path = converted_weights(entry) if isinstance(entry.source, PackageFiles) else resolve_weights(entry)
     sha256 = entry.sha256 or file_sha256(path)
-    return _from_spec(entry.name, entry.arch, kwargs, read_state_dict(path), sha256, "zoo")
+    return from_state_dict(entry.name, entry.arch, kwargs, read_state_dict(path), sha256, "zoo")
 
 
 # --- user uploads ----------------------------------------------------------
@@ -311,7 +311,7 @@ def load_checkpoint_file(path: str | os.PathLike, name: str | None = None) -> Lo
     if inferred is not None:
         arch, kwargs = inferred
         try:
-            return _from_spec(display, arch, kwargs, sd, sha256, "upload",
+            return from_state_dict(display, arch, kwargs, sd, sha256, "upload",
                               notes=f"{arch} layout: " + ", ".join(f"{k}={v}" for k, v in kwargs.items()))
         except RuntimeError:
             pass  # same key names, different network (e.g. ESRGAN+): spandrel may know it
