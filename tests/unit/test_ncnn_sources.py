@@ -16,10 +16,10 @@ from PIL import Image
 
 from sr_demo.errors import UserError
 from sr_demo.models.archs import build_arch, get_spec
-from sr_demo.models.packages import package_root
 from sr_demo.models.sources.ncnn import TAG_FLOAT16, read_ncnn, state_dict_from_layers
 from sr_demo.models.sources.ncnn_realesrgan import convert_compact, convert_rrdbnet
-from sr_demo.models.zoo import PackageFiles, ZooEntry
+from sr_demo.models.zoo import ZooEntry
+from tests.unit.package_files import package_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TOLERANCE = 1e-4  # on [0, 1] outputs
@@ -60,14 +60,6 @@ CASES = [
     Case(REALSR, "models-DF2K_JPEG/x4", "rrdbnet", {}, (14, 18)),
 ]
 
-
-def package_file(package: str, version: str, rel: str) -> Path:
-    source = PackageFiles(registry="pypi", package=package, version=version, files=(("file", rel, ""),),
-                          converter="", install="fetch", licence="")
-    root = package_root(source)
-    if root is None:
-        pytest.skip(f"{package}=={version} is neither installed nor fetched (`sr-demo fetch` or pip install it)")
-    return root / rel
 
 
 def ncnn_forward(param: Path, bin_: Path, chw: np.ndarray) -> np.ndarray:
