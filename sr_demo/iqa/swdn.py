@@ -173,8 +173,9 @@ def save_swdn(model: SWDN, path: str | Path, *, half: bool = True, card: dict | 
     return Path(path)
 
 
-def load_swdn(path: str | Path) -> SWDN:
-    """Build an SWDN from a file written by `save_swdn`; refuses anything else with a clear message."""
+def read_layout(path: str | Path, fmt: str, what: str) -> tuple[dict, dict, dict[str, torch.Tensor]]:
+    """(config, notes, float tensors) of a safetensors file in SR Lab's metric layout `fmt`
+    (config and card notes as JSON metadata); anything else is refused with a clear message."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -183,12 +184,17 @@ def load_swdn(path: str | Path) -> SWDN:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k).float() for k in f.keys()}
     except (SafetensorError, OSError) as exc:
-        raise UserError(f"{path.name} is not a readable SWDN safetensors file ({exc}).") from exc
-    if meta.get("format") != FORMAT:
-        raise UserError(f"{path.name} is not in SR Lab's SWDN layout (metadata format {meta.get('format')!r}).")
-    cfg = json.loads(meta["config"])
-    config = SWDNConfig(widths=tuple(cfg["widths"]), pool=cfg["pool"], radii=tuple(cfg["radii"]),
-                        notes=json.loads(meta.get("notes", "{}")))
+        raise UserError(f"{path.name} is not a readable {what} safetensors file ({exc}).") from exc
+    if meta.get("format") != fmt:
+        raise UserError(f"{path.name} is not in SR Lab's {what} layout (metadata format {meta.get('format')!r}).")
+    return json.loads(meta["config"]), json.loads(meta.get("notes", "{}")), tensors
+
+
+def load_swdn(path: str | Path) -> SWDN:
+    """Build an SWDN from a file written by `save_swdn`; refuses anything else with a clear message."""
+    path = Path(path)
+    cfg, notes, tensors = read_layout(path, FORMAT, "SWDN")
+    config = SWDNConfig(widths=tuple(cfg["widths"]), pool=cfg["pool"], radii=tuple(cfg["radii"]), notes=notes)
     model = SWDN(config)
     try:
         model.load_state_dict(tensors, strict=True)

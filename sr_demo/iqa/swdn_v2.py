@@ -109,19 +109,11 @@ def save_swdn_v2(model: SWDNv2, path: str | Path, card: dict | None = None) -> P
 
 def load_swdn_v2(path: str | Path) -> SWDNv2:
     """An SWDNv2 from a file written by `save_swdn_v2` (the trunk from the stlpips-pytorch package)."""
-    from safetensors import SafetensorError, safe_open
+    from sr_demo.iqa.swdn import read_layout
 
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k).float() for k in f.keys()}
-    except (SafetensorError, OSError) as exc:
-        raise UserError(f"{path.name} is not a readable SWDN v2 safetensors file ({exc}).") from exc
-    if meta.get("format") != FORMAT:
-        raise UserError(f"{path.name} is not in SR Lab's SWDN v2 layout (metadata format {meta.get('format')!r}).")
-    cfg = json.loads(meta["config"])
-    model = SWDNv2(SWDNv2Config(pool=cfg["pool"], radii=tuple(cfg["radii"]), notes=json.loads(meta["notes"])))
+    cfg, notes, tensors = read_layout(path, FORMAT, "SWDN v2")
+    model = SWDNv2(SWDNv2Config(pool=cfg["pool"], radii=tuple(cfg["radii"]), notes=notes))
     if set(tensors) != {"weights"} or tensors["weights"].shape != model.weights.shape:
         raise UserError(f"{path.name} does not hold SWDN v2's {model.weights.numel()} channel weights.")
     model.weights.data.copy_(tensors["weights"])
