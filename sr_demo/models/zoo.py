@@ -487,8 +487,7 @@ def build_entry(entry: ZooEntry) -> nn.Module:
 
 
 def models_dir() -> Path:
-    """Shipped weights and cards: `SR_DEMO_MODELS_DIR`, else the package's own
-    `sr_demo/models/shipped` link target, else the repository's `models/`."""
+    """Shipped weights and cards: `SR_DEMO_MODELS_DIR`, else the repository's `models/`."""
     override = os.environ.get("SR_DEMO_MODELS_DIR")
     if override:
         return Path(override)
