@@ -47,3 +47,4 @@ def shots() -> Path:
     path = Path(os.environ.get("SR_DEMO_SCREENSHOTS", "/tmp/srlab_screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+

@@ -8,6 +8,8 @@ screenshot per tab goes to the `shots` folder.
 
 from __future__ import annotations
 
+from tests.e2e.flows import degrade_chelsea, send_and_super_resolve
+
 MODEL_RUN_S = 240_000  # ms: model work on a shared CPU
 
 
@@ -27,16 +29,11 @@ def test_walk_every_tab(page, chelsea_path, shots):
     page.get_by_label("Blur", exact=True).uncheck()
     page.wait_for_function("() => document.querySelector('input[aria-label=\"number input for σ (σx)\"]').disabled")
     page.get_by_label("Blur", exact=True).check()
-    page.locator("input[type=file]").first.set_input_files(chelsea_path)
-    page.get_by_role("button", name="Degrade", exact=True).click()
-    page.get_by_text("HR 448×300 → LR 112×75").wait_for(timeout=60_000)
+    degrade_chelsea(page, chelsea_path)
     page.screenshot(path=str(shots / "walk_1_degrade.png"), full_page=True)
 
     # Super-resolve: a run, then an error that must leave its outputs in place
-    page.get_by_role("button", name="Send HR + LR to Super-resolve →").click()
-    page.get_by_role("button", name="Super-resolve", exact=True).click()
-    page.wait_for_function(r"() => /bicubic-x4\s+×4\s+[\d.]+/.test(document.querySelector('#sr-scores').innerText)",
-                           timeout=MODEL_RUN_S)
+    send_and_super_resolve(page, timeout_ms=MODEL_RUN_S)
     page.wait_for_function("(h) => document.querySelector('#sr-loupe img')?.naturalHeight === h",
                            arg=48 * 4 + 28, timeout=60_000)  # the default 48 px loupe, enlarged ×4
     table_before = page.locator("#sr-scores").inner_text()
