@@ -47,4 +47,3 @@ def shots() -> Path:
     path = Path(os.environ.get("SR_DEMO_SCREENSHOTS", "/tmp/srlab_screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
-
