@@ -4,8 +4,8 @@ ProGAN-lite rather than DCGAN: pixel normalisation instead of batch norm,
 so a generated image depends only on its own code. mGANprior composes many
 codes' feature maps at one intermediate layer; with batch norm the codes
 would interact through the batch statistics and the composition would not
-be the paper's. The network is split at named layers (`LAYERS`, the side of
-each block's output): `head(z, layer)` runs the codes up to that layer,
+be the paper's. The network is split at named layers (`sr_demo.ganprior.LAYERS`,
+the side of each block's output): `head(z, layer)` runs the codes up to that layer,
 `tail(features, layer)` the rest, once, on the composed feature map.
 """
 
@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sr_demo.ganprior import LAYERS
+
 Z_DIM = 128
 #: Channels of each block's output, by its side in pixels (4 is the stem).
 WIDTHS = {4: 256, 8: 128, 16: 64, 32: 32, 64: 16}
-#: Layers a composition can happen at (the output of the block with this side).
-LAYERS = ("4", "8", "16", "32")
 
 
 class PixelNorm(nn.Module):

@@ -28,16 +28,12 @@ import torch
 from torch.nn import functional as F
 
 from sr_demo.errors import UserError
-from sr_demo.ganprior.generator import LAYERS, Z_DIM, Generator, layer_channels
+from sr_demo.ganprior import DEFAULT_CODES, DEFAULT_ITERS, DEFAULT_LAYER, LAYERS, MAX_CODES, MAX_ITERS, SIDE, \
+    SR_SCALE, TASKS
+from sr_demo.ganprior.generator import Z_DIM, Generator, layer_channels
 
-SIDE = 64
-SR_SCALE = 4
-TASKS = {"recon": "reconstruction", "sr": f"×{SR_SCALE} super-resolution"}
-MAX_CODES = 30
-DEFAULT_ITERS = 150
-MAX_ITERS = 2000
-PERCEPTUAL_WEIGHT = 0.1
-LR_CODES, LR_IMPORTANCE = 0.05, 0.01
+PERCEPTUAL_WEIGHT = 0.02
+LR_CODES, LR_IMPORTANCE = 0.1, 0.05
 
 
 def compose(features: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
@@ -120,7 +116,8 @@ def _perceptual(task: str, use: bool):
         return None, "none (ST-LPIPS weights not installed: pixel MSE only)"
 
 
-def invert(generator: Generator, observation: np.ndarray, task: str = "recon", codes: int = 20, layer: str = "8",
+def invert(generator: Generator, observation: np.ndarray, task: str = "recon", codes: int = DEFAULT_CODES,
+           layer: str = DEFAULT_LAYER,
            iters: int = DEFAULT_ITERS, seed: int = 0, perceptual: bool = True,
            progress: Callable[[float, str], None] | None = None,
            should_stop: Callable[[], bool] | None = None) -> Inversion:

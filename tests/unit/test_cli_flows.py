@@ -91,3 +91,29 @@ def test_models_imports_neither_torch_nor_gradio():
             "print(sorted(m for m in ('torch', 'gradio', 'spandrel', 'cv2') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ganprior_writes_the_result_and_reports_psnr_against_bicubic(capsys, tmp_path, chelsea_path):
+    out = tmp_path / "prior.png"
+    code, stdout, _ = run_cli(capsys, "ganprior", chelsea_path, "--task", "sr", "--codes", "3", "--layer", "16",
+                              "--iters", "4", "--x", "400", "--y", "10", "--out", out, "--json")
+    payload = json.loads(stdout)
+    assert code == 0 and payload["crop"] == [387, 10, 64, 64]  # moved inside the 451×300 image
+    assert (payload["codes"], payload["layer"], payload["iters"], payload["task"]) == (3, "16", 4, "sr")
+    crop = load_image(chelsea_path).rgb[10:74, 387:451]
+    result = load_image(out).rgb
+    from sr_demo.iqa.fidelity import psnr
+
+    assert result.shape == (64, 64, 3)
+    assert abs(psnr(result, crop) - payload["psnr_y"]) < 0.2  # the PNG's 8-bit rounding
+    assert payload["bicubic_psnr_y"] > 0 and payload["loss_last"] <= payload["loss_first"] * 1.5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "recon", "--x", "3"], "both --x and --y"),
+    (["--task", "recon", "--codes", "31"], "from 1 to 30"),
+    (["--task", "recon", "--iters", "0"], "Iterations"),
+])
+def test_ganprior_bad_flags_get_one_line(capsys, chelsea_path, args, message):
+    code, _, err = run_cli(capsys, "ganprior", chelsea_path, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

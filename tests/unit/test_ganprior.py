@@ -9,7 +9,8 @@ import torch
 
 from sr_demo.degradations.resize import imresize
 from sr_demo.errors import UserError
-from sr_demo.ganprior.generator import LAYERS, Z_DIM, Generator, layer_channels
+from sr_demo.ganprior import LAYERS
+from sr_demo.ganprior.generator import Z_DIM, Generator, layer_channels
 from sr_demo.ganprior.inversion import compose, invert, lr_of, observe
 from sr_demo.ganprior.weights import load_generator, save_generator
 
