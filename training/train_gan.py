@@ -8,7 +8,10 @@ each from a window of 64-128 px (log-uniform) shrunk to 64 with area
 averaging, flipped half of the time: the network sees the photos at a few
 scales. The generator is sr_demo.ganprior.generator's (pixel norm, no batch
 norm); the discriminator mirrors it with spectral normalisation on every
-weight. Losses: the non-saturating GAN loss on logits (Goodfellow et al.),
+weight and a minibatch-stddev map (ProGAN), and both real and generated
+batches go through DiffAugment's colour and translation changes (145 photos
+are few: without them G collapsed to one image by iteration 1,800 here).
+Losses: the non-saturating GAN loss on logits (Goodfellow et al.),
 Adam (lr 2e-4, betas 0.0/0.99), one D step per G step, and an EMA of G
 (decay 0.999) that is what gets exported.
 
@@ -54,8 +57,34 @@ EMA_DECAY = 0.999
 CKPT_EVERY = 200
 
 
+def diff_augment(x: torch.Tensor) -> torch.Tensor:
+    """DiffAugment (Zhao et al., NeurIPS 2020), colour and translation: the same differentiable random changes
+    on real and generated batches, so that D cannot memorise 145 photos and G still learns the real data."""
+    n = len(x)
+    x = x + (torch.rand(n, 1, 1, 1) - 0.5)  # brightness
+    mean = x.mean(1, keepdim=True)
+    x = (x - mean) * (torch.rand(n, 1, 1, 1) * 2) + mean  # saturation
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * (torch.rand(n, 1, 1, 1) + 0.5) + mean  # contrast
+    shift = SIDE // 8
+    padded = F.pad(x, (shift, shift, shift, shift))
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, n))
+    return torch.stack([padded[i, :, dy[i]:dy[i] + SIDE, dx[i]:dx[i] + SIDE] for i in range(n)])
+
+
+class MinibatchStddev(nn.Module):
+    """ProGAN's extra feature map: the batch's standard deviation, so D sees (and punishes) a collapsed G."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        group = min(4, len(x))
+        y = x.view(group, -1, *x.shape[1:]).std(0).mean((1, 2, 3))  # one value per sub-group
+        y = y.repeat(group)[:, None, None, None].expand(-1, 1, *x.shape[2:])
+        return torch.cat([x, y], 1)
+
+
 class Discriminator(nn.Module):
-    """64x64 RGB -> one logit: stride-2 3x3 convs mirroring the generator's widths, spectral norm throughout."""
+    """64x64 RGB -> one logit: stride-2 convs mirroring the generator's widths, spectral norm throughout, a
+    minibatch-stddev map before the last layer."""
 
     def __init__(self):
         super().__init__()
@@ -63,6 +92,8 @@ class Discriminator(nn.Module):
         layers = [spectral_norm(nn.Conv2d(3, WIDTHS[64], 3, padding=1)), nn.LeakyReLU(0.2)]
         for a, b in zip(sides, sides[1:]):
             layers += [spectral_norm(nn.Conv2d(WIDTHS[a], WIDTHS[b], 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+        layers += [MinibatchStddev(), spectral_norm(nn.Conv2d(WIDTHS[4] + 1, WIDTHS[4], 3, padding=1)),
+                   nn.LeakyReLU(0.2)]
         self.features = nn.Sequential(*layers)
         self.logit = spectral_norm(nn.Linear(16 * WIDTHS[4], 1))
 
@@ -125,11 +156,11 @@ def train_step(s: dict, real: torch.Tensor) -> tuple[float, float]:
     z = torch.randn(len(real), Z_DIM)
     with torch.no_grad():
         fake = g(z)
-    loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+    loss_d = F.softplus(-d(diff_augment(real))).mean() + F.softplus(d(diff_augment(fake))).mean()
     s["opt_d"].zero_grad(set_to_none=True)
     loss_d.backward()
     s["opt_d"].step()
-    loss_g = F.softplus(-d(g(torch.randn(len(real), Z_DIM)))).mean()
+    loss_g = F.softplus(-d(diff_augment(g(torch.randn(len(real), Z_DIM))))).mean()
     s["opt_g"].zero_grad(set_to_none=True)
     loss_g.backward()
     s["opt_g"].step()
@@ -190,6 +221,9 @@ def export(args) -> None:
         samples = g(torch.randn(8, Z_DIM)).permute(0, 2, 3, 1).numpy()
     photos = load_photos("train")
     nearest, rmse = nearest_crops(samples, photos, 20000, seed=99)
+    with torch.no_grad():
+        many = g(torch.randn(256, Z_DIM)).numpy()
+    real = random_crops(photos, 256, np.random.default_rng(7)).transpose(0, 3, 1, 2)
     sheet = np.concatenate([np.concatenate(list(samples), 1), np.concatenate(list(nearest), 1)], 0)
     sheet = cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(models / f"{NAME}-samples.png"), cv2.cvtColor(np.uint8(np.round(sheet * 255)), cv2.COLOR_RGB2BGR))
@@ -204,6 +238,8 @@ def export(args) -> None:
         "samples": f"{NAME}-samples.png (top: 8 samples of z ~ N(0, I), seed 1234; bottom: each one's nearest of "
                    "20,000 training crops by L2)",
         "nearest_training_crop_rmse": [round(float(r), 4) for r in rmse],
+        "diversity": {"generated": round(float(many.std(0).mean()), 4), "training_crops": round(float(real.std(0).mean()), 4),
+                      "what": "per-pixel standard deviation across 256 images, averaged (a collapsed generator: ~0)"},
         "parameters": sum(p.numel() for p in g.parameters()),
     }
     card["narrowness"] = (
@@ -216,10 +252,12 @@ def export(args) -> None:
     md = [f"# {NAME}: the GAN-prior tab's generator", "", card["narrowness"], "",
           f"- data: {card['data']}", f"- iterations: {s['it']} x batch {BATCH}, {card['train_seconds']} s "
           f"({card['seconds_per_iteration']} s/it)", f"- commands: " + "; ".join(sl["command"] for sl in s["slices"]),
-          f"- samples: {card['samples']}", f"- nearest-crop RMSE: {card['nearest_training_crop_rmse']}", "",
+          f"- samples: {card['samples']}", f"- nearest-crop RMSE: {card['nearest_training_crop_rmse']}",
+          f"- diversity (per-pixel std across 256 images): generated {card['diversity']['generated']}, training "
+          f"crops {card['diversity']['training_crops']}", "",
           f"![samples]({NAME}-samples.png)", ""]
     (models / f"{NAME}.md").write_text("\n".join(md))
-    print(json.dumps({k: card[k] for k in ("iterations", "train_seconds", "nearest_training_crop_rmse")}))
+    print(json.dumps({k: card[k] for k in ("iterations", "train_seconds", "nearest_training_crop_rmse", "diversity")}))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,3 +51,14 @@ def test_bad_upload_is_a_clear_error(client, tmp_path):
     with pytest.raises(Exception, match="not an image"):
         client.predict(gradio_client.handle_file(str(bad)), 0, controls[-1], *controls[:-1],
                        api_name="/run_degrade")
+
+
+def test_ganprior_through_the_api(client):
+    """Load a photo, invert its centre crop for x4 SR: the table has the prior and bicubic with PSNRs."""
+    view, info = client.predict(gradio_client.handle_file("examples/heldout/gcompris-monuments-colosseum_0.png"),
+                                api_name="/ganprior_load")
+    assert "centre 64×64 crop" in info
+    gallery, table, _, info = client.predict("sr", 2, "8", 10, "(none)", api_name="/ganprior_run")
+    rows = {r[0]: float(r[1]) for r in table["data"]}
+    assert set(rows) == {"GAN prior", "bicubic ×4"} and all(5 < v < 60 for v in rows.values())
+    assert len(gallery) == 4 and "crop at (88, 88)" in info

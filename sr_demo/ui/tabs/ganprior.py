@@ -233,9 +233,11 @@ def build() -> None:
                 measure = gr.Button("Measure PSNR against codes", elem_id="ganprior-sweep")
             curve = gr.Plot(label="PSNR against codes", elem_id="ganprior-codes")
 
-    photo.change(load_photo, photo, [view, state, info], concurrency_id="gpu", concurrency_limit=1)
+    photo.change(load_photo, photo, [view, state, info], api_name="ganprior_load", concurrency_id="gpu",
+                 concurrency_limit=1)
     view.select(place_crop, state, [view, state, info], show_progress="hidden")
-    go.click(run, [state, task, codes, layer, iters, zoo], [gallery, table, loss, info],
+    go.click(run, [state, task, codes, layer, iters, zoo], [gallery, table, loss, info], api_name="ganprior_run",
              concurrency_id="gpu", concurrency_limit=1)
-    measure.click(sweep, [state, task, layer, iters, control], curve, concurrency_id="gpu", concurrency_limit=1)
-    halt.click(stop, None, None, concurrency_id="ganprior-stop", concurrency_limit=None)
+    measure.click(sweep, [state, task, layer, iters, control], curve, api_name="ganprior_sweep",
+                  concurrency_id="gpu", concurrency_limit=1)
+    halt.click(stop, None, None, api_name="ganprior_stop", concurrency_id="ganprior-stop", concurrency_limit=None)
