@@ -90,3 +90,14 @@ def test_a_photo_smaller_than_the_crop_is_refused(tmp_path):
     small = save_png(np.zeros((40, 90, 3), np.float32), tmp_path / "small.png")
     with pytest.raises(gr.Error, match="64×64 crop; this image is only 90×40"):
         tab.load_photo(str(small))
+
+
+def test_the_generator_card_shows_samples_and_how_narrow_the_prior_is():
+    import json
+
+    from sr_demo.models.zoo import models_dir
+
+    sheet, text = tab.generator_card()
+    card = json.loads((models_dir() / "gan-64.json").read_text())
+    assert sheet.endswith("gan-64-samples.png")
+    assert f"trained {card['iterations']} iterations" in text and "nearest" in text.lower()

@@ -198,6 +198,24 @@ def sweep(state: dict | None, task: str, layer: str, iters, control: bool, reque
     return codes_figure(curves, CODE_SWEEP, bicubic, task)
 
 
+def generator_card() -> tuple[str | None, str]:
+    """The shipped generator's sample sheet and what its card says about it (no torch needed)."""
+    import json
+
+    from sr_demo.models.zoo import models_dir
+
+    card_path, sheet = models_dir() / "gan-64.json", models_dir() / "gan-64-samples.png"
+    if not card_path.is_file():
+        return None, "No generator is shipped: run `python -m training.train_gan`, then `--export`."
+    card = json.loads(card_path.read_text())
+    diversity = card.get("diversity", {})
+    text = (f"{card['narrowness']}\n\nSample sheet: {card['samples']}. Nearest-crop RMSE "
+            f"{', '.join(f'{r:.3f}' for r in card['nearest_training_crop_rmse'])}. Diversity (per-pixel std "
+            f"across 256 images): generated {diversity.get('generated')}, training crops "
+            f"{diversity.get('training_crops')}. Full card: `models/gan-64.md`.")
+    return (str(sheet) if sheet.is_file() else None), text
+
+
 def build() -> None:
     """Lay out the tab and wire its events."""
     state = gr.State(None, time_to_live=3600)
@@ -220,6 +238,11 @@ def build() -> None:
                 go = gr.Button("Invert", variant="primary", elem_id="ganprior-run")
                 halt = gr.Button("Stop", elem_id="ganprior-stop")
             gr.Markdown(NOTE)
+            sheet, card_text = generator_card()
+            with gr.Accordion("The generator: samples and their nearest training crops", open=False):
+                if sheet:
+                    gr.Image(sheet, show_label=False, interactive=False, elem_classes="pixelated")
+                gr.Markdown(card_text)
         with gr.Column(scale=2):
             view = gr.Image(label="Click to place the 64×64 crop", format="png", interactive=False, height=360,
                             elem_id="ganprior-view", elem_classes="pixelated")
