@@ -79,12 +79,17 @@ def gradio_progress(progress: gr.Progress):
     return update
 
 
-def as_seed(value) -> int:
-    """A seed from a form field or an API call: a whole number, or a clear message (range checked downstream)."""
+def as_whole_number(value, what: str, rule: str = "a whole number") -> int:
+    """An int from a form field or an API call (sliders send floats, clients send anything), or a clear message."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"The seed must be a whole number from 0, got {value!r}.") from None
+        raise UserError(f"{what} must be {rule}, got {value!r}.") from None
     if not number.is_integer():
-        raise UserError(f"The seed must be a whole number from 0, got {value!r}.")
+        raise UserError(f"{what} must be {rule}, got {value!r}.")
     return int(number)
+
+
+def as_seed(value) -> int:
+    """A seed: a whole number from 0 (its range is checked downstream)."""
+    return as_whole_number(value, "The seed", "a whole number from 0")

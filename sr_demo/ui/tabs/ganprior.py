@@ -11,7 +11,7 @@ from sr_demo import ganprior
 from sr_demo.errors import UserError
 from sr_demo.ui import components
 from sr_demo.ui.components import upload_image
-from sr_demo.ui.guard import gradio_progress, guarded
+from sr_demo.ui.guard import as_whole_number, gradio_progress, guarded
 
 TAB_ID = "ganprior"
 TASK_CHOICES = [(label.capitalize(), key) for key, label in ganprior.TASKS.items()]
@@ -100,16 +100,6 @@ def _crop(state: dict | None) -> np.ndarray:
     return crop_at(state["image"], *state["xy"])[0]
 
 
-def _as_int(value, what: str) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{what} must be a whole number, got {value!r}.") from None
-    if not number.is_integer():
-        raise UserError(f"{what} must be a whole number, got {value!r}.")
-    return int(number)
-
-
 def _big(img: np.ndarray) -> np.ndarray:
     """A 64 px image shown 4x with nearest neighbours, so pixels stay pixels."""
     from sr_demo.imaging import nearest_upscale
@@ -135,7 +125,7 @@ def run(state: dict | None, task: str, codes, layer: str, iters, zoo_name: str |
     from sr_demo.ganprior.prior import psnr_y, run_prior, shipped_generator
 
     crop = _crop(state)
-    codes, iters = _as_int(codes, "The number of codes"), _as_int(iters, "Iterations")
+    codes, iters = as_whole_number(codes, "The number of codes"), as_whole_number(iters, "Iterations")
     check_request(task, codes, layer, iters)
     generator, card = shipped_generator()
     stop_flag = _stop_event(request)
@@ -186,7 +176,7 @@ def sweep(state: dict | None, task: str, layer: str, iters, control: bool, reque
         untrained_generator
 
     crop = _crop(state)
-    iters = _as_int(iters, "Iterations")
+    iters = as_whole_number(iters, "Iterations")
     check_request(task, max(CODE_SWEEP), layer, iters)
     generators = {"trained generator": shipped_generator()[0]}
     if control:
