@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """PSNR, SSIM and MS-SSIM on a 1080x800 pair against pyiqa in the same run; ST-LPIPS against its package's
-own forward; SWDN seconds per megapixel.
+own forward; SWDN and SWDN v2 seconds per megapixel.
 
-    python bench/iqa.py [--repeats 3] [--stlpips-repeats 1]
+    python bench/iqa.py [--repeats 3] [--stlpips-repeats 1] [--only classic stlpips swdn]
 
 Both sides get the same pair (a photo enlarged to 1080x800 and its JPEG q40),
 BT.601 Y (pyiqa: `test_y_channel=True, color_space='ycbcr'`, `downsample=False`).
@@ -11,7 +11,9 @@ before any time is printed; times are the best of `--repeats` runs. pyiqa is a
 test-only dependency (non-commercial licence); without it only our times print.
 ST-LPIPS (alex, vgg) runs through the Score tab's code (`sr_demo.iqa.score`) and
 through `stlpips_pytorch.stlpips.LPIPS` (needs the test-only IPython and
-torchsummary), values checked within 1e-5 first.
+torchsummary), values checked within 1e-5 first. SWDN (in-house) and SWDN v2
+(shipped weights, VGG16 trunk) run on the same pair, on the CPU and on CUDA
+when there is one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sr_demo.imaging import load_image  # noqa: E402
 from sr_demo.iqa import ms_ssim, psnr, ssim  # noqa: E402
 
 TOLERANCE = {"PSNR-Y": 0.01, "SSIM-Y": 0.002, "MS-SSIM-Y": 0.002}
+PARTS = ("classic", "stlpips", "swdn")
 
 
 def best_of(fn, repeats: int) -> tuple[float, float]:
@@ -55,9 +58,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--stlpips-repeats", type=int, default=1, help="ST-LPIPS takes seconds per run on a CPU")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="which timings to run")
     args = parser.parse_args(argv)
     img, ref = pair()
     print(f"pair 1080x800, CPU threads {torch.get_num_threads()}, torch {torch.__version__}")
+    if "classic" in args.only:
+        classic(img, ref, args.repeats)
+    if "stlpips" in args.only:
+        stlpips(img, ref, args.stlpips_repeats)
+    if "swdn" in args.only:
+        swdn(img, ref, args.repeats)
+
+
+def classic(img: np.ndarray, ref: np.ndarray, repeats: int) -> None:
+    """PSNR/SSIM/MS-SSIM against pyiqa (values checked first) and the agreement over the held-out crops."""
     ours = {"PSNR-Y": lambda: psnr(img, ref), "SSIM-Y": lambda: ssim(img, ref), "MS-SSIM-Y": lambda: ms_ssim(img, ref)}
     try:
         import pyiqa
@@ -75,9 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         theirs = {k: (lambda m=m: m(a, b)) for k, m in metrics.items()}
     print("| metric | SR Lab value | SR Lab s | pyiqa value | pyiqa s | speed-up |\n|---|---|---|---|---|---|")
     for name, fn in ours.items():
-        value, seconds = best_of(fn, args.repeats)
+        value, seconds = best_of(fn, repeats)
         if name in theirs:
-            ref_value, ref_seconds = best_of(theirs[name], args.repeats)
+            ref_value, ref_seconds = best_of(theirs[name], repeats)
             if abs(value - ref_value) > TOLERANCE[name]:
                 raise SystemExit(f"{name}: {value} vs pyiqa {ref_value} differ by more than {TOLERANCE[name]}")
             print(f"| {name} | {value:.4f} | {seconds:.4f} | {ref_value:.4f} | {ref_seconds:.4f} | "
@@ -86,8 +100,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {name} | {value:.4f} | {seconds:.3f} | - | - | - |")
     if theirs:
         agreement(metrics)
-    stlpips(img, ref, args.stlpips_repeats)
-    swdn(img, ref, args.repeats)
 
 
 def stlpips(img: np.ndarray, ref: np.ndarray, repeats: int) -> None:
@@ -140,27 +152,33 @@ def agreement(metrics: dict) -> None:
 
 
 def swdn(img: np.ndarray, ref: np.ndarray, repeats: int) -> None:
-    from sr_demo.iqa.table import swdn_model
+    """The shipped SWDN and SWDN v2 models' forward on the pair (weights loaded outside the timing)."""
+    from sr_demo.iqa.table import swdn_model, swdn_v2_model
 
-    model = swdn_model()
     megapixels = img.shape[0] * img.shape[1] / 1e6
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        m = model.to(device)
-        a = torch.from_numpy(img).permute(2, 0, 1)[None].to(device)
-        b = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
+    for label, model in (("SWDN", swdn_model()), ("SWDN v2", swdn_v2_model())):
+        for device in devices:
+            _time_swdn(label, model, device, img, ref, megapixels, repeats)
 
-        @torch.no_grad()
-        def run():
-            out = m(a, b)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            return out
 
-        run()  # warm-up
-        value, seconds = best_of(run, repeats)
-        print(f"SWDN on {device}: {seconds:.3f} s for {megapixels:.2f} MP = {seconds / megapixels:.3f} s/MP "
-              f"(distance {value:.4f})")
+def _time_swdn(label: str, model, device: str, img: np.ndarray, ref: np.ndarray, megapixels: float,
+               repeats: int) -> None:
+    m = model.to(device)
+    a = torch.from_numpy(img).permute(2, 0, 1)[None].to(device)
+    b = torch.from_numpy(ref).permute(2, 0, 1)[None].to(device)
+
+    @torch.no_grad()
+    def run():
+        out = m(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return out
+
+    run()  # warm-up
+    value, seconds = best_of(run, repeats)
+    print(f"{label} on {device}: {seconds:.3f} s for {megapixels:.2f} MP = {seconds / megapixels:.3f} s/MP "
+          f"(distance {value:.4f})")
 
 
 if __name__ == "__main__":

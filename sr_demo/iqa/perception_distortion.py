@@ -18,8 +18,8 @@ import numpy as np
 from sr_demo.errors import UserError
 
 DISTORTION = ("psnr_y", "ssim_y")
-PERCEPTUAL = ("niqe", "stlpips_alex", "stlpips_vgg", "swdn")
-#: Ranked for every study, whatever the axes (ST-LPIPS-VGG only when picked: it is the slow one).
+PERCEPTUAL = ("niqe", "stlpips_alex", "stlpips_vgg", "swdn", "swdn_v2")
+#: Ranked for every study, whatever the axes (ST-LPIPS-VGG and SWDN v2 only when picked: they are the slow ones).
 RANKED = ("psnr_y", "ssim_y", "niqe", "stlpips_alex", "swdn")
 #: The HR is centre-cropped to at most this side so that a CPU run of several models stays in seconds.
 MAX_SIDE = 256

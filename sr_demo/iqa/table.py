@@ -76,6 +76,28 @@ def _swdn(a, b, s):
     return run(swdn_model(), a, b)
 
 
+@lru_cache(maxsize=1)
+def swdn_v2_model():
+    """The shipped SWDN v2 (models/swdn-v2.safetensors: its 1,472 channel weights; the trunk from stlpips-pytorch)."""
+    from sr_demo.errors import UserError
+    from sr_demo.iqa.swdn_v2 import load_swdn_v2
+    from sr_demo.models.zoo import models_dir
+
+    path = models_dir() / "swdn-v2.safetensors"
+    if not path.is_file():
+        raise UserError(f"No SWDN v2 weights at {path}: run training/train_swdn_v2.py, then "
+                        "training/evaluate_iqa.py --ship-v2.")
+    return load_swdn_v2(path)
+
+
+def _swdn_v2(a, b, s):
+    from sr_demo.iqa.learned import run
+
+    if s:
+        a, b = a[s:-s, s:-s], b[s:-s, s:-s]
+    return run(swdn_v2_model(), a, b)
+
+
 def _stlpips(net: str):
     def fn(a, b, s):
         from sr_demo.iqa.stlpips import stlpips
@@ -101,6 +123,7 @@ def _learned(loader_name: str):
 _SR = "SR protocol: [0,255] scale, `scale` border pixels cropped"
 _RGB01 = "RGB in [0,1], `scale` border pixels cropped"
 SWDN_LABEL = "in-house weights, not PIPAL-trained"
+SWDN_V2_LABEL = "SWDN v2 (VGG16 trunk; channel weights trained in-house on synthetic 2AFC + 0-2 px shifts)"
 _STLPIPS_PKG = "stlpips-pytorch 0.0.2 (offline)"
 METRICS: dict[str, MetricSpec] = {
     m.name: m
@@ -122,6 +145,11 @@ METRICS: dict[str, MetricSpec] = {
                    "Wang, Simoncelli & Bovik 2003", lambda a, b, s: _msssim(a, b, s, False)),
         MetricSpec("swdn", "SWDN distance", True, True, (0.0, float("inf")),
                    f"{_RGB01}; {SWDN_LABEL}", "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _swdn),
+        MetricSpec("swdn_v2", SWDN_V2_LABEL, True, True, (0.0, float("inf")),
+                   f"{_RGB01}; ST-LPIPS's VGG16 convolutions (frozen, from {_STLPIPS_PKG}), L2 pooling between them, "
+                   "per-channel weights trained in-house on CPU (not PIPAL-trained); a VGG16 pass per image, "
+                   "so not run unless picked",
+                   "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _swdn_v2, in_default=False),
         MetricSpec("stlpips_alex", "ST-LPIPS (Alex)", True, True, (0.0, float("inf")),
                    f"{_RGB01} (scaled to [-1,1] inside); blur-pooled AlexNet, weights from {_STLPIPS_PKG}",
                    "Ghildyal & Liu, ECCV 2022 (arXiv:2207.13686)", _stlpips("alex")),

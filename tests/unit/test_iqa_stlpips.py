@@ -89,9 +89,9 @@ def test_blur_pool_matches_its_formula():
     np.testing.assert_allclose(out[0].numpy(), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("net", ["alex", "vgg"])
-def test_table_conventions_on_identity_and_a_strongly_degraded_pair(net):
-    spec = METRICS[f"stlpips_{net}"]
+@pytest.mark.parametrize("name", ["stlpips_alex", "stlpips_vgg", "swdn_v2"])  # the table rows on these trunks
+def test_table_conventions_on_identity_and_a_strongly_degraded_pair(name):
+    spec = METRICS[name]
     assert spec.full_reference and spec.lower_better and spec.value_range == (0.0, float("inf"))
     ref = _photo(3)
     rng = np.random.default_rng(1)
@@ -105,7 +105,8 @@ def test_table_conventions_on_identity_and_a_strongly_degraded_pair(net):
 def test_default_metrics_offer_alex_and_leave_the_slow_vgg_to_be_picked():
     from sr_demo.iqa import DEFAULT_METRICS
 
-    assert "stlpips_alex" in DEFAULT_METRICS and "stlpips_vgg" not in DEFAULT_METRICS
+    assert "stlpips_alex" in DEFAULT_METRICS
+    assert "stlpips_vgg" not in DEFAULT_METRICS and "swdn_v2" not in DEFAULT_METRICS  # a VGG16 pass each
 
 
 @pytest.mark.parametrize("net", ["alex", "vgg"])
@@ -125,7 +126,7 @@ def test_smallest_side_is_the_one_declared(net):
 
 
 def test_runs_with_sockets_blocked():
-    """A fresh interpreter in which every socket connection fails scores both nets."""
+    """A fresh interpreter in which every socket connection fails scores both nets and the shipped SWDN v2."""
     code = """
 import socket
 def refuse(*args, **kwargs):
@@ -136,11 +137,12 @@ socket.create_connection = refuse
 import numpy as np
 from sr_demo.iqa import score
 img = np.random.default_rng(0).random((48, 56, 3)).astype(np.float32)
-print(score("stlpips_alex", img * 0.9, img) > 0, score("stlpips_vgg", img * 0.9, img) > 0)
+print(score("stlpips_alex", img * 0.9, img) > 0, score("stlpips_vgg", img * 0.9, img) > 0,
+      score("swdn_v2", img * 0.9, img) > 0)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "True"]
+    assert done.stdout.split() == ["True", "True", "True"]
 
 
 def test_missing_or_altered_package_files_are_user_errors(monkeypatch, tmp_path):

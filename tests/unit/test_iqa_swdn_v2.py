@@ -95,3 +95,21 @@ def test_pairwise_head_probability_is_symmetric():
     for head in (PairwiseHead(), PairwiseHead(log_distance=True)):
         assert torch.allclose(head(d_a, d_b) + head(d_b, d_a), torch.ones(3))
         assert head(d_a, d_b)[2] == 0.5 and head(d_a, d_b)[0] > 0.5 > head(d_a, d_b)[1]
+
+
+def test_shipped_weights_are_the_channel_weights_of_a_real_run():
+    """models/swdn-v2.safetensors holds only the 1,472 learned weights; its card names the run and the evaluation."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    card_path = Path("models/swdn-v2.json")
+    if not card_path.is_file():
+        pytest.skip("no SWDN v2 weights shipped yet")
+    card = json.loads(card_path.read_text())
+    weights = Path("models") / card["weights"]
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == card["sha256"] and card["bytes"] < 20_000
+    model = load_swdn_v2(weights)
+    assert model.weights.numel() == sum(model.trunk.channels) == 1472 and model.config == SWDNv2Config()
+    assert "not PIPAL-trained" in card["label"] and card["training"]["steps"] > 0
+    assert {"SWDN v2", "SWDN v2 no-warp ablation", "SWDN v2 max-pool ablation"} <= set(card["evaluation"])
