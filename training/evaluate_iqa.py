@@ -5,7 +5,8 @@
 
 The protocol is training/evaluate_swdn.py's (`prepare`, `measure`): for every
 held-out crop (`data/heldout`, else `examples/heldout`) and every degradation
-type of `train_swdn.LEVELS`, SRCC and PLCC between level (1..5) and each
+type of `evaluate_swdn.KINDS` (blur, noise, JPEG, resize and Real-ESRGAN's
+second order at five strengths), SRCC and PLCC between level (1..5) and each
 metric's badness, pooled over photos (for one type, every (photo, level) pair
 is one point: a metric must rank levels and also be comparable across
 contents); and the 1-px shift / JPEG q90 change ratio. Badness: -PSNR-Y (MSE
@@ -33,13 +34,14 @@ import torch
 
 from sr_demo.resources import repo_file
 from training.evaluate_swdn import (
+    KINDS,
     classic,
     measure,
     prepare,
     results_table,
     swdn_badness,
 )
-from training.train_swdn import LEVELS, ROOT, load_photos
+from training.train_swdn import ROOT, load_photos
 
 CACHE = ROOT / "training" / "runs" / "iqa-eval"
 
@@ -173,7 +175,7 @@ def _save(row: str, stride: int, folder: str, count: int, digest: str, result: d
 
 def _calls(item: dict) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The two batches `measure` scores per item: every level of every type, then reference, shifts, JPEG q90."""
-    return ([img for k in LEVELS for img in item["levels"][k]],
+    return ([img for k in KINDS for img in item["levels"][k]],
             [item["ref"], *item["shifts"], item["jpeg90"]])
 
 
@@ -206,7 +208,7 @@ def merge_parts(row: str, stride: int, parts: int) -> None:
     if sorted(values) != list(range(count)):
         raise SystemExit(f"{row}: the parts hold crops {sorted(values)}, not all {count}.")
     # the scores are all known: `measure` only needs each crop's layout, the reference standing for its index
-    items = [{"ref": i, "levels": {k: [None] * 5 for k in LEVELS}, "shifts": [None, None], "jpeg90": None}
+    items = [{"ref": i, "levels": {k: [None] * 5 for k in KINDS}, "shifts": [None, None], "jpeg90": None}
              for i in range(count)]
     result = measure(lambda dists, ref: values[ref]["levels"], items,
                      shift_fn=lambda dists, ref: values[ref]["shifts"])
@@ -223,7 +225,7 @@ def table(stride: int) -> str:
     for row in ROWS:
         path = _cache_file(row, stride)
         record = json.loads(path.read_text()) if path.is_file() else None
-        if record is None or record["sha256"] != digest:
+        if record is None or record["sha256"] != digest or list(record["result"]["srcc"]) != list(KINDS):
             missing.append(row)
             continue
         results[row] = record["result"]
@@ -234,7 +236,7 @@ def table(stride: int) -> str:
             + "\n".join(dict.fromkeys(commands + ["python -m training.evaluate_iqa " + shlex.join(sys.argv[1:])]))
             + "\n```\n")
     if missing:
-        text += "\nNot measured yet on these files: " + ", ".join(missing) + "\n"
+        text += "\nNot measured yet on these files with these degradation types: " + ", ".join(missing) + "\n"
     return text
 
 
@@ -254,7 +256,7 @@ def ship_v2(stride: int) -> None:
                 "SSIM-Y", "SWDN in-house (old, shipped)"):
         path = _cache_file(row, stride)
         record = json.loads(path.read_text()) if path.is_file() else None
-        if record and record["sha256"] == digest:
+        if record and record["sha256"] == digest and list(record["result"]["srcc"]) == list(KINDS):
             rows[row] = record
     if "SWDN v2" not in rows:
         raise SystemExit("Measure the SWDN v2 row first (--rows 'SWDN v2').")

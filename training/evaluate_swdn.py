@@ -3,7 +3,9 @@
     python -m training.evaluate_swdn [--ship swdn] [--variants swdn maxpool nowarp] [--stride N] [--head] [--cross]
 
 For every held-out photo (`data/heldout`, else `examples/heldout`; never the
-training split) and every degradation type of `train_swdn.LEVELS`:
+training split) and every degradation type of `KINDS`: the four of
+`train_swdn.LEVELS` and Real-ESRGAN's second-order pipeline at five strengths
+(`realesrgan_levels`), which no SWDN is trained on:
 
 * SRCC and PLCC (plain Pearson, no logistic fit) between degradation level
   (1..5) and each metric's *badness* (SWDN distance, -PSNR-Y, -SSIM-Y),
@@ -29,11 +31,13 @@ import hashlib
 import json
 import shlex
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
 import torch
 
+from sr_demo.degradations.spec import RealESRGANConfig
 from sr_demo.iqa.agreement import pearson, spearman
 from sr_demo.iqa.fidelity import psnr, ssim
 from sr_demo.iqa.swdn import SWDN, load_swdn, save_swdn
@@ -52,6 +56,37 @@ from training.train_swdn import (
 ROOT = repo_file(".")
 MODELS = repo_file("models")
 TARGETS = {"srcc": 0.9, "shift_ratio": 0.25}
+#: Degradation types of the evaluation: the four SWDN is trained on, then Real-ESRGAN's second order (held out).
+KINDS = (*LEVELS, "realesrgan")
+#: Real-ESRGAN level k: every range of its default configuration shrunk toward its mild end by this fraction.
+REALESRGAN_STRENGTHS = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def realesrgan_config(strength: float) -> RealESRGANConfig:
+    """Real-ESRGAN's ranges (train_realesrnet_x4plus.yml) pulled toward no blur, no resize, no noise and
+    JPEG q95; 1.0 is the default configuration. One seed draws the same choices at every strength, so the
+    levels of one photo differ in strength, not in which operations they got."""
+    default, fields = RealESRGANConfig(), {}
+    for sfx in ("", "2"):
+        lo, hi = getattr(default, "blur_sigma" + sfx)
+        fields["blur_sigma" + sfx] = (lo, lo + strength * (hi - lo))
+        lo, hi = getattr(default, "resize_range" + sfx)
+        fields["resize_range" + sfx] = (1 - strength * (1 - lo), 1 + strength * (hi - 1))
+        for name in ("noise_range", "poisson_scale_range"):
+            lo, hi = getattr(default, name + sfx)
+            fields[name + sfx] = (strength * lo, lo + strength * (hi - lo))
+        lo, hi = getattr(default, "jpeg_range" + sfx)
+        fields["jpeg_range" + sfx] = (round(hi - strength * (hi - lo)), hi)
+    return replace(default, **fields)
+
+
+def realesrgan_levels(photo: np.ndarray, seed: int) -> list[np.ndarray]:
+    """`photo` through the app's Real-ESRGAN second-order pipeline at scale 1 (same size), five strengths."""
+    from sr_demo.degradations.pipeline import degrade
+    from sr_demo.degradations.spec import DegradationSpec
+
+    return [degrade(photo, DegradationSpec(scale=1, pipeline="realesrgan", realesrgan=realesrgan_config(t)), seed)
+            for t in REALESRGAN_STRENGTHS]
 
 
 def _t(img: np.ndarray) -> torch.Tensor:
@@ -81,13 +116,17 @@ def swdn_badness(model: SWDN):
 
 
 def prepare(photos: list[np.ndarray]) -> list[dict]:
-    """Every distorted image of the evaluation, made once: levels per type, 1-px shifts, JPEG q90."""
+    """Every distorted image of the evaluation, made once: levels per type, 1-px shifts, JPEG q90.
+    Real-ESRGAN's levels are seeded by the photo's index, apart from `rng`: the other types' images stay as
+    they were before that type was added."""
     rng = np.random.default_rng(0)
     items = []
-    for photo in photos:
+    for index, photo in enumerate(photos):
         size = min(photo.shape[:2]) - 2 * MARGIN
+        levels = {k: [window(distort(photo, k, i, rng), size) for i in range(5)] for k in LEVELS}
+        levels["realesrgan"] = [window(d, size) for d in realesrgan_levels(photo, index)]
         items.append({"ref": window(photo, size),
-                      "levels": {k: [window(distort(photo, k, i, rng), size) for i in range(5)] for k in LEVELS},
+                      "levels": levels,
                       "shifts": [window(photo, size, 1, 0), window(photo, size, 0, 1)],
                       "jpeg90": window(distort(photo, "jpeg", 0, rng), size)})
     return items
@@ -96,12 +135,12 @@ def prepare(photos: list[np.ndarray]) -> list[dict]:
 def measure(fn, items: list[dict], shift_fn=None) -> dict:
     """SRCC/PLCC per type and the 1-px-shift / JPEG-q90 ratio for one batch badness function."""
     shift_fn = shift_fn or fn
-    levels = {k: [] for k in LEVELS}
-    scores = {k: [] for k in LEVELS}
-    per_image = {k: [] for k in LEVELS}
+    levels = {k: [] for k in KINDS}
+    scores = {k: [] for k in KINDS}
+    per_image = {k: [] for k in KINDS}
     shifts, jpegs = [], []
     for item in items:
-        kinds = list(LEVELS)
+        kinds = list(KINDS)
         flat = [img for k in kinds for img in item["levels"][k]]
         values = fn(flat, item["ref"])
         for j, k in enumerate(kinds):
@@ -111,8 +150,8 @@ def measure(fn, items: list[dict], shift_fn=None) -> dict:
         base, s1, s2, jp = shift_fn([item["ref"], *item["shifts"], item["jpeg90"]], item["ref"])
         shifts.append((s1 + s2) / 2 - base)
         jpegs.append(jp - base)
-    out: dict = {"srcc": {k: spearman(levels[k], scores[k]) for k in LEVELS},
-                 "plcc": {k: pearson(levels[k], scores[k]) for k in LEVELS}}
+    out: dict = {"srcc": {k: spearman(levels[k], scores[k]) for k in KINDS},
+                 "plcc": {k: pearson(levels[k], scores[k]) for k in KINDS}}
     out["shift_change"], out["jpeg90_change"] = float(np.mean(shifts)), float(np.mean(jpegs))
     out["shift_ratio"] = out["shift_change"] / out["jpeg90_change"]
     out["shift_ratio_median"] = float(np.median(np.array(shifts) / np.array(jpegs)))
@@ -183,7 +222,7 @@ def ship(model: SWDN, state: dict, results: dict, photos: list[np.ndarray], n_tr
 
 
 def results_table(results: dict) -> str:
-    kinds = list(LEVELS)
+    kinds = list(KINDS)
     head = ("| metric | " + " | ".join(f"SRCC {k}" for k in kinds) + " | " + " | ".join(f"PLCC {k}" for k in kinds)
             + " | per-image SRCC (min) | 1-px shift / JPEG q90 |")
     lines = [head, "|" + "---|" * (2 * len(kinds) + 3)]
