@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Scores from SR Lab's metric table (arrows: which way is better).")
     p.add_argument("ref", help="reference (HR) image")
     p.add_argument("dist", nargs="+", help="images to score, same size as the reference (or --crop-to-common)")
-    p.add_argument("--metrics", help="comma list, e.g. psnr,ssim,ms_ssim,swdn,niqe,lpips,dists "
+    p.add_argument("--metrics", help="comma list, e.g. psnr,ssim,ms_ssim,niqe,stlpips_alex,swdn_v2,lpips "
                                      "(default: every metric that needs no download)")
     p.add_argument("--crop-border", type=int, default=0, help="pixels dropped from each border (SR: the scale)")
     p.add_argument("--crop-to-common", action="store_true",

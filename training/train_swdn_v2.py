@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         model = SWDNv2(config)
         model.weights.data.copy_(w)
         card = {"variant": name, "train_photos": len(photos), "items": args.items, "patch": args.patch,
-                "steps": args.steps, "lr": args.lr, "final_loss": loss, "head_scale": float(head.log_scale.exp()),
+                "steps": args.steps, "lr": args.lr, "final_loss": loss, "head_scale": float(head.log_scale.detach().exp()),
                 "train_seconds": round(time.perf_counter() - t0, 1), "command": command}
         save_swdn_v2(model, OUT / f"{name}.safetensors", card)
         (OUT / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
