@@ -101,9 +101,11 @@ def table() -> str:
     for layer in ganprior.LAYERS:
         lines.append(f"| {layer} | {_mean_sd(psnrs('trained', 'recon', max(CODE_SWEEP), layer))} |")
     t20, c20 = psnrs("trained", "recon", max(CODE_SWEEP), default), psnrs("control", "recon", max(CODE_SWEEP), default)
-    verdict = "meets" if np.mean(t20) - np.mean(c20) >= MARGIN_DB else "does NOT meet"
-    lines += ["", f"At {max(CODE_SWEEP)} codes the trained generator {verdict} the stated margin of "
-                  f"{MARGIN_DB} dB over the control ({np.mean(t20) - np.mean(c20):+.2f} dB).", "",
+    gap, wins = np.mean(t20) - np.mean(c20), int((np.subtract(t20, c20) > 0).sum())
+    verdict = "meets" if gap >= MARGIN_DB and 2 * wins > len(t20) else "does NOT meet"
+    lines += ["", f"Reconstruction at {max(CODE_SWEEP)} codes: the trained generator {verdict} the stated bar "
+                  f"(at least {MARGIN_DB} dB over the control on the mean and better on most crops): "
+                  f"{gap:+.2f} dB, better on {wins}/{len(t20)} crops.", "",
               "Commands: " + "; ".join(sorted({f"`{r['command']}`" for r in results}))]
     return "\n".join(lines)
 
