@@ -35,6 +35,7 @@ import torch
 from sr_demo.resources import repo_file
 from training.evaluate_swdn import (
     KINDS,
+    _t,
     classic,
     measure,
     prepare,
@@ -44,10 +45,6 @@ from training.evaluate_swdn import (
 from training.train_swdn import ROOT, load_photos
 
 CACHE = ROOT / "training" / "runs" / "iqa-eval"
-
-
-def _t(img: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
 
 
 def one_minus_ms_ssim(dists: list[np.ndarray], ref: np.ndarray) -> list[float]:
@@ -74,8 +71,7 @@ def stlpips_badness(net: str):
         out = []
         for i in range(0, len(dists), 4):
             batch = torch.cat([_t(d) for d in dists[i:i + 4]])
-            out += sum(lin((fd - fr) ** 2).mean((1, 2, 3)) for lin, fd, fr in
-                       zip(model.lins, model.features(batch), ref_f)).tolist()
+            out += model.distance(model.features(batch), ref_f).tolist()
         return out
 
     return fn
@@ -103,7 +99,7 @@ def swdn_v2_badness(variant: str):
     model = load_swdn_v2(path)
     pool = model.config.pool
     radii_sets = [model.config.radii] + ([(0,) * 5, (2, 1, 1, 1, 1)] if pool == "l2" else [])
-    swds = {r: SWDNv2(SWDNv2Config(pool=pool, radii=r), trunk=model.trunk).swd for r in dict.fromkeys(radii_sets)}
+    nets = {r: SWDNv2(SWDNv2Config(pool=pool, radii=r), trunk=model.trunk) for r in dict.fromkeys(radii_sets)}
 
     @torch.no_grad()
     def fn(dists: list[np.ndarray], ref: np.ndarray) -> list[float]:
@@ -113,9 +109,8 @@ def swdn_v2_badness(variant: str):
             for i in range(0, len(todo), 4):
                 chunk = todo[i:i + 4]
                 fd = model.features(torch.cat([_t(d) for d in chunk]))
-                for radii, swd in swds.items():
-                    v = torch.cat([s(a.expand(len(chunk), -1, -1, -1), b).pow(2).mean((2, 3))
-                                   for s, a, b in zip(swd, fr, fd)], dim=1)
+                for radii, net in nets.items():
+                    v = net.channel_vector([a.expand(len(chunk), -1, -1, -1) for a in fr], fd)
                     for d, row in zip(chunk, v):
                         _V2_VECTORS[(pool, radii, id(ref), id(d))] = row
         return [float(model.distance_from_vector(_V2_VECTORS[(pool, model.config.radii, id(ref), id(d))][None]))

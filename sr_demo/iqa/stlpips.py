@@ -161,8 +161,11 @@ class STLPIPS(nn.Module):
         if side < MIN_SIDE[self.net]:
             raise UserError(f"ST-LPIPS ({self.net}) needs images at least {MIN_SIDE[self.net]} px a side; "
                             f"this one is {dist.shape[-1]}×{dist.shape[-2]}.")
-        return sum(lin((a - b) ** 2).mean((1, 2, 3)) for lin, a, b in
-                   zip(self.lins, self.features(dist), self.features(ref)))
+        return self.distance(self.features(dist), self.features(ref))
+
+    def distance(self, dist_feats: list[torch.Tensor], ref_feats: list[torch.Tensor]) -> torch.Tensor:
+        """The LPIPS sum from features already computed (evaluation reuses one reference's features)."""
+        return sum(lin((a - b) ** 2).mean((1, 2, 3)) for lin, a, b in zip(self.lins, dist_feats, ref_feats))
 
 
 # --- the package's files -------------------------------------------------------
