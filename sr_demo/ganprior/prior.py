@@ -37,8 +37,9 @@ def shipped_generator() -> tuple[Generator, dict]:
 
 def untrained_generator(seed: int = CONTROL_SEED) -> Generator:
     """The control: the same architecture, randomly initialised (PyTorch's default initialisation)."""
-    torch.manual_seed(seed)
-    return Generator().eval().requires_grad_(False)
+    with torch.random.fork_rng():  # the server's global RNG is left as it was
+        torch.manual_seed(seed)
+        return Generator().eval().requires_grad_(False)
 
 
 def crop_at(image: np.ndarray, x: int | None = None, y: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
@@ -57,11 +58,11 @@ def psnr_y(img: np.ndarray, ref: np.ndarray) -> float:
     return psnr(np.clip(img, 0, 1), ref, crop_border=0, y_channel=True)
 
 
-def bicubic_of(crop: np.ndarray) -> np.ndarray:
-    """The bicubic x4 baseline from the SR task's LR (MATLAB bicubic both ways)."""
+def bicubic_up(lr: np.ndarray) -> np.ndarray:
+    """The bicubic x4 baseline from the SR task's LR (`lr_of`: MATLAB bicubic both ways)."""
     from sr_demo.degradations.resize import imresize
 
-    return np.clip(imresize(lr_of(crop), float(SR_SCALE)), 0, 1)
+    return np.clip(imresize(lr, float(SR_SCALE)), 0, 1)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def run_prior(crop: np.ndarray, task: str, codes: int, layer: str, iters: int, g
     observation = crop if task == "recon" else lr_of(crop)
     inv = invert(generator, observation, task, codes, layer, iters, seed=seed, progress=progress,
                  should_stop=should_stop)
-    bicubic = bicubic_of(crop) if task == "sr" else None
+    bicubic = bicubic_up(observation) if task == "sr" else None
     return PriorResult(crop=crop, observation=observation, inversion=inv, psnr=psnr_y(inv.image, crop),
                        bicubic=bicubic, bicubic_psnr=None if bicubic is None else psnr_y(bicubic, crop))
 

@@ -31,17 +31,21 @@ the two curves is the prior's doing."""
 _STOP: dict[str, threading.Event] = {}
 
 
-def _stop_event(request: gr.Request | None) -> threading.Event:
-    """This session's stop flag, cleared for a new run."""
-    key = getattr(request, "session_hash", None) or "direct-call"
-    event = _STOP.setdefault(key, threading.Event())
-    event.clear()
-    return event
+def _stop_flag(request: gr.Request | None) -> threading.Event:
+    """This session's stop flag (direct Python calls share one)."""
+    return _STOP.setdefault(getattr(request, "session_hash", None) or "direct-call", threading.Event())
+
+
+def _fresh_stop_flag(request: gr.Request | None) -> threading.Event:
+    """The stop flag, cleared for a new run."""
+    flag = _stop_flag(request)
+    flag.clear()
+    return flag
 
 
 def stop(request: gr.Request):
     """Ask this session's running inversion to stop after its current iteration (it returns what it reached)."""
-    _STOP.setdefault(getattr(request, "session_hash", None) or "direct-call", threading.Event()).set()
+    _stop_flag(request).set()
 
 
 def zoo_choices() -> list[str]:
@@ -121,14 +125,12 @@ def loss_figure(inv):
 def run(state: dict | None, task: str, codes, layer: str, iters, zoo_name: str | None, request: gr.Request = None,
         progress=gr.Progress()):
     """Invert the shipped generator on the selected crop; bicubic and a zoo model beside it for SR."""
-    from sr_demo.ganprior.inversion import check_request
     from sr_demo.ganprior.prior import psnr_y, run_prior, shipped_generator
 
     crop = _crop(state)
     codes, iters = as_whole_number(codes, "The number of codes"), as_whole_number(iters, "Iterations")
-    check_request(task, codes, layer, iters)
     generator, card = shipped_generator()
-    stop_flag = _stop_event(request)
+    stop_flag = _fresh_stop_flag(request)
     res = run_prior(crop, task, codes, layer, iters, generator, progress=gradio_progress(progress),
                     should_stop=stop_flag.is_set)
     inv = res.inversion
@@ -171,20 +173,19 @@ def codes_figure(curves: dict[str, list[float]], codes: tuple[int, ...], bicubic
 def sweep(state: dict | None, task: str, layer: str, iters, control: bool, request: gr.Request = None,
           progress=gr.Progress()):
     """Measure PSNR for 1, 5, 10, 20 codes on this crop (and through the untrained control when asked)."""
-    from sr_demo.ganprior.inversion import check_request
-    from sr_demo.ganprior.prior import CODE_SWEEP, bicubic_of, psnr_vs_codes, psnr_y, shipped_generator, \
+    from sr_demo.ganprior.inversion import lr_of
+    from sr_demo.ganprior.prior import CODE_SWEEP, bicubic_up, psnr_vs_codes, psnr_y, shipped_generator, \
         untrained_generator
 
     crop = _crop(state)
     iters = as_whole_number(iters, "Iterations")
-    check_request(task, max(CODE_SWEEP), layer, iters)
     generators = {"trained generator": shipped_generator()[0]}
     if control:
         generators["untrained control"] = untrained_generator()
-    stop_flag = _stop_event(request)
+    stop_flag = _fresh_stop_flag(request)
     curves = psnr_vs_codes(crop, task, layer, iters, generators, progress=gradio_progress(progress),
                            should_stop=stop_flag.is_set)
-    bicubic = psnr_y(bicubic_of(crop), crop) if task == "sr" else None
+    bicubic = psnr_y(bicubic_up(lr_of(crop)), crop) if task == "sr" else None
     return codes_figure(curves, CODE_SWEEP, bicubic, task)
 
 
