@@ -369,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Multi-code GAN inversion (Gu et al. 2020) of the shipped 64x64 generator on "
                                    "one 64x64 crop of IN: reconstruct it, or super-resolve its x4 bicubic LR.")
     p.add_argument("input", help="image file (at least 64x64)")
-    p.add_argument("--task", required=True, choices=["sr", "recon"], help="x4 super-resolution or reconstruction")
+    p.add_argument("--task", required=True, choices=list(ganprior.TASKS),
+                   help=", ".join(f"{key}: {label}" for key, label in ganprior.TASKS.items()))
     p.add_argument("--codes", type=int, default=ganprior.DEFAULT_CODES,
                    help=f"number of latent codes, 1-{ganprior.MAX_CODES} (default {ganprior.DEFAULT_CODES})")
     p.add_argument("--layer", default=ganprior.DEFAULT_LAYER, choices=ganprior.LAYERS,

@@ -37,7 +37,7 @@ from training.train_swdn import load_photos
 
 OUT = repo_file("training/runs/ganprior-eval")
 MARGIN_DB = 0.5
-SR_CODES = 20
+SR_CODES = ganprior.DEFAULT_CODES
 
 
 def generator_digest() -> str:
