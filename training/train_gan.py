@@ -47,6 +47,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from sr_demo.ganprior.generator import WIDTHS, Z_DIM, Generator
 from sr_demo.ganprior.weights import FORMAT, save_generator
 from sr_demo.resources import repo_file
+from training.train import ema_update
 from training.train_swdn import load_photos
 
 RUN = repo_file("training/runs/gan-64")
@@ -165,9 +166,7 @@ def train_step(s: dict, real: torch.Tensor) -> tuple[float, float]:
     loss_g.backward()
     s["opt_g"].step()
     with torch.no_grad():
-        decay = min(EMA_DECAY, (1 + s["it"]) / (10 + s["it"]))
-        for pe, p in zip(s["ema"].parameters(), g.parameters()):
-            pe.lerp_(p, 1 - decay)
+        ema_update(s["ema"], g, EMA_DECAY, s["it"])
     return loss_d.item(), loss_g.item()
 
 
