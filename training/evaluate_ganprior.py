@@ -29,8 +29,13 @@ import numpy as np
 import torch
 
 from sr_demo import ganprior
-from sr_demo.ganprior.prior import CODE_SWEEP, GENERATOR_FILE, crop_at, run_prior, shipped_generator, \
-    untrained_generator
+from sr_demo.ganprior.prior import (
+    CODE_SWEEP,
+    crop_at,
+    run_prior,
+    shipped_generator,
+    untrained_generator,
+)
 from sr_demo.models.zoo import models_dir
 from sr_demo.resources import repo_file
 from training.train_swdn import load_photos
@@ -41,7 +46,7 @@ SR_CODES = ganprior.DEFAULT_CODES
 
 
 def generator_digest() -> str:
-    return hashlib.sha256((models_dir() / GENERATOR_FILE).read_bytes()).hexdigest()
+    return hashlib.sha256((models_dir() / f"{ganprior.GENERATOR}.safetensors").read_bytes()).hexdigest()
 
 
 def runs() -> list[tuple[str, str, int, str]]:

@@ -44,14 +44,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from sr_demo.ganprior import GENERATOR as NAME
 from sr_demo.ganprior.generator import WIDTHS, Z_DIM, Generator
 from sr_demo.ganprior.weights import FORMAT, save_generator
 from sr_demo.resources import repo_file
 from training.train import ema_update
 from training.train_swdn import load_photos
 
-RUN = repo_file("training/runs/gan-64")
-NAME = "gan-64"
+RUN = repo_file(f"training/runs/{NAME}")
 SIDE = 64
 BATCH = 16
 EMA_DECAY = 0.999
@@ -107,7 +107,7 @@ def random_crops(photos: list[np.ndarray], n: int, rng: np.random.Generator) -> 
     out = np.empty((n, SIDE, SIDE, 3), np.float32)
     for i in range(n):
         photo = photos[rng.integers(len(photos))]
-        window = int(round(SIDE * 2 ** rng.uniform(0, 1)))
+        window = round(SIDE * 2 ** rng.uniform(0, 1))
         window = min(window, *photo.shape[:2])
         y, x = rng.integers(0, photo.shape[0] - window + 1), rng.integers(0, photo.shape[1] - window + 1)
         crop = photo[y:y + window, x:x + window]
@@ -197,7 +197,8 @@ def train(args) -> None:
             break
 
 
-def nearest_crops(samples: np.ndarray, photos: list[np.ndarray], n_crops: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def nearest_crops(samples: np.ndarray, photos: list[np.ndarray], n_crops: int,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:
     """For each sample, the training crop (of n_crops drawn like training batches) nearest by L2, and that distance."""
     rng = np.random.default_rng(seed)
     crops = torch.from_numpy(random_crops(photos, n_crops, rng)).flatten(1)
@@ -237,7 +238,8 @@ def export(args) -> None:
         "samples": f"{NAME}-samples.png (top: 8 samples of z ~ N(0, I), seed 1234; bottom: each one's nearest of "
                    "20,000 training crops by L2)",
         "nearest_training_crop_rmse": [round(float(r), 4) for r in rmse],
-        "diversity": {"generated": round(float(many.std(0).mean()), 4), "training_crops": round(float(real.std(0).mean()), 4),
+        "diversity": {"generated": round(float(many.std(0).mean()), 4),
+                      "training_crops": round(float(real.std(0).mean()), 4),
                       "what": "per-pixel standard deviation across 256 images, averaged (a collapsed generator: ~0)"},
         "parameters": sum(p.numel() for p in g.parameters()),
     }
@@ -250,7 +252,7 @@ def export(args) -> None:
     (models / f"{NAME}.json").write_text(json.dumps(card, indent=1) + "\n")
     md = [f"# {NAME}: the GAN-prior tab's generator", "", card["narrowness"], "",
           f"- data: {card['data']}", f"- iterations: {s['it']} x batch {BATCH}, {card['train_seconds']} s "
-          f"({card['seconds_per_iteration']} s/it)", f"- commands: " + "; ".join(sl["command"] for sl in s["slices"]),
+          f"({card['seconds_per_iteration']} s/it)", "- commands: " + "; ".join(sl["command"] for sl in s["slices"]),
           f"- samples: {card['samples']}", f"- nearest-crop RMSE: {card['nearest_training_crop_rmse']}",
           f"- diversity (per-pixel std across 256 images): generated {card['diversity']['generated']}, training "
           f"crops {card['diversity']['training_crops']}", "",

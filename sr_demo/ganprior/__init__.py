@@ -4,6 +4,7 @@ The knobs the CLI, the tab and the evidence script share live here, free of
 torch, so that `sr-demo --help` stays instant.
 """
 
+GENERATOR = "gan-64"  # models/GENERATOR.safetensors, .json/.md (card) and -samples.png, by training/train_gan.py
 SIDE = 64  # the generator's output: crops are this size
 SR_SCALE = 4
 TASKS = {"recon": "reconstruction", "sr": f"×{SR_SCALE} super-resolution"}

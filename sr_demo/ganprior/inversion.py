@@ -28,8 +28,17 @@ import torch
 from torch.nn import functional as F
 
 from sr_demo.errors import UserError
-from sr_demo.ganprior import DEFAULT_CODES, DEFAULT_ITERS, DEFAULT_LAYER, LAYERS, MAX_CODES, MAX_ITERS, SIDE, \
-    SR_SCALE, TASKS
+from sr_demo.ganprior import (
+    DEFAULT_CODES,
+    DEFAULT_ITERS,
+    DEFAULT_LAYER,
+    LAYERS,
+    MAX_CODES,
+    MAX_ITERS,
+    SIDE,
+    SR_SCALE,
+    TASKS,
+)
 from sr_demo.ganprior.generator import Z_DIM, Generator, layer_channels
 
 PERCEPTUAL_WEIGHT = 0.02

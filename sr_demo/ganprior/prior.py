@@ -17,22 +17,21 @@ import numpy as np
 import torch
 
 from sr_demo.errors import UserError
+from sr_demo.ganprior import GENERATOR, SIDE, SR_SCALE
 from sr_demo.ganprior.generator import Generator
-from sr_demo.ganprior import SIDE, SR_SCALE
 from sr_demo.ganprior.inversion import Inversion, invert, lr_of
 
-GENERATOR_FILE = "gan-64.safetensors"
 CONTROL_SEED = 0
 CODE_SWEEP = (1, 5, 10, 20)
 
 
 @lru_cache(maxsize=1)
 def shipped_generator() -> tuple[Generator, dict]:
-    """The generator trained by training/train_gan.py (models/gan-64.safetensors) and its card."""
+    """The generator trained by training/train_gan.py (models/GENERATOR.safetensors) and its card."""
     from sr_demo.ganprior.weights import load_generator
     from sr_demo.models.zoo import models_dir
 
-    return load_generator(models_dir() / GENERATOR_FILE)
+    return load_generator(models_dir() / f"{GENERATOR}.safetensors")
 
 
 def untrained_generator(seed: int = CONTROL_SEED) -> Generator:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from sr_demo.errors import UserError
 from sr_demo.ganprior.generator import Generator
 

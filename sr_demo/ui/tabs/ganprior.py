@@ -152,7 +152,7 @@ def run(state: dict | None, task: str, codes, layer: str, iters, zoo_name: str |
     stopped = f" Stopped at iteration {inv.iters} of {iters}, as asked." if inv.stopped else ""
     info = (f"{ganprior.TASKS[task].capitalize()} of the crop at {tuple(state['xy'])} in {inv.seconds:.1f} s; "
             f"perceptual term: {inv.perceptual}; generator trained {card.get('iterations', '?')} iterations "
-            f"(models/gan-64.md).{stopped}")
+            f"(models/{ganprior.GENERATOR}.md).{stopped}")
     return pictures, rows, loss_figure(inv), info
 
 
@@ -174,8 +174,14 @@ def sweep(state: dict | None, task: str, layer: str, iters, control: bool, reque
           progress=gr.Progress()):
     """Measure PSNR for 1, 5, 10, 20 codes on this crop (and through the untrained control when asked)."""
     from sr_demo.ganprior.inversion import lr_of
-    from sr_demo.ganprior.prior import CODE_SWEEP, bicubic_up, psnr_vs_codes, psnr_y, shipped_generator, \
-        untrained_generator
+    from sr_demo.ganprior.prior import (
+        CODE_SWEEP,
+        bicubic_up,
+        psnr_vs_codes,
+        psnr_y,
+        shipped_generator,
+        untrained_generator,
+    )
 
     crop = _crop(state)
     iters = as_whole_number(iters, "Iterations")
@@ -195,7 +201,8 @@ def generator_card() -> tuple[str | None, str]:
 
     from sr_demo.models.zoo import models_dir
 
-    card_path, sheet = models_dir() / "gan-64.json", models_dir() / "gan-64-samples.png"
+    card_path = models_dir() / f"{ganprior.GENERATOR}.json"
+    sheet = models_dir() / f"{ganprior.GENERATOR}-samples.png"
     if not card_path.is_file():
         return None, "No generator is shipped: run `python -m training.train_gan`, then `--export`."
     card = json.loads(card_path.read_text())
@@ -203,7 +210,7 @@ def generator_card() -> tuple[str | None, str]:
     text = (f"{card['narrowness']}\n\nSample sheet: {card['samples']}. Nearest-crop RMSE "
             f"{', '.join(f'{r:.3f}' for r in card['nearest_training_crop_rmse'])}. Diversity (per-pixel std "
             f"across 256 images): generated {diversity.get('generated')}, training crops "
-            f"{diversity.get('training_crops')}. Full card: `models/gan-64.md`.")
+            f"{diversity.get('training_crops')}. Full card: `models/{ganprior.GENERATOR}.md`.")
     return (str(sheet) if sheet.is_file() else None), text
 
 
