@@ -55,47 +55,40 @@ def _niqe(a, _b, s):
     return niqe(a, s)
 
 
-@lru_cache(maxsize=1)
-def swdn_model():
-    """The shipped in-house SWDN (models/swdn-inhouse.safetensors)."""
-    from sr_demo.errors import UserError
-    from sr_demo.iqa.swdn import load_swdn
-    from sr_demo.models.zoo import models_dir
+def _imported(target: str):
+    """The function `module:function`, imported on first call (torch-heavy modules stay out of start-up)."""
 
-    path = models_dir() / "swdn-inhouse.safetensors"
-    if not path.is_file():
-        raise UserError(f"No SWDN weights at {path}: run training/train_swdn.py, then training/evaluate_swdn.py.")
-    return load_swdn(path)
+    def call(*args):
+        import importlib
 
+        module, function = target.split(":")
+        return getattr(importlib.import_module(module), function)(*args)
 
-def _swdn(a, b, s):
-    from sr_demo.iqa.learned import run
-
-    if s:
-        a, b = a[s:-s, s:-s], b[s:-s, s:-s]
-    return run(swdn_model(), a, b)
+    return call
 
 
-@lru_cache(maxsize=1)
-def swdn_v2_model():
-    """The shipped SWDN v2 (models/swdn-v2.safetensors: its 1,472 channel weights; the trunk from stlpips-pytorch)."""
-    from sr_demo.errors import UserError
-    from sr_demo.iqa.swdn_v2 import load_swdn_v2
-    from sr_demo.models.zoo import models_dir
+def _shipped_network(label: str, file: str, load: str, how: str):
+    """A cached loader of an in-house IQA network shipped as models/FILE (`load`: "module:function" taking the
+    path), with the commands that make the file when it is absent."""
 
-    path = models_dir() / "swdn-v2.safetensors"
-    if not path.is_file():
-        raise UserError(f"No SWDN v2 weights at {path}: run training/train_swdn_v2.py, then "
-                        "training/evaluate_iqa.py --ship-v2.")
-    return load_swdn_v2(path)
+    @lru_cache(maxsize=1)
+    def model():
+        from sr_demo.errors import UserError
+        from sr_demo.models.zoo import models_dir
+
+        path = models_dir() / file
+        if not path.is_file():
+            raise UserError(f"No {label} weights at {path}: {how}.")
+        return _imported(load)(path)
+
+    model.__doc__ = f"The shipped {label} (models/{file})."
+    return model
 
 
-def _swdn_v2(a, b, s):
-    from sr_demo.iqa.learned import run
-
-    if s:
-        a, b = a[s:-s, s:-s], b[s:-s, s:-s]
-    return run(swdn_v2_model(), a, b)
+swdn_model = _shipped_network("SWDN", "swdn-inhouse.safetensors", "sr_demo.iqa.swdn:load_swdn",
+                              "run training/train_swdn.py, then training/evaluate_swdn.py")
+swdn_v2_model = _shipped_network("SWDN v2", "swdn-v2.safetensors", "sr_demo.iqa.swdn_v2:load_swdn_v2",
+                                 "run training/train_swdn_v2.py, then training/evaluate_iqa.py --ship-v2")
 
 
 def _stlpips(net: str):
@@ -109,13 +102,15 @@ def _stlpips(net: str):
     return fn
 
 
-def _learned(loader_name: str):
+def _learned(load):
+    """fn(img, ref, crop_border) of a learned distance network (`load()` gives it), through `learned.run`'s checks."""
+
     def fn(a, b, s):
-        from sr_demo.iqa import learned
+        from sr_demo.iqa.learned import run
 
         if s:
             a, b = a[s:-s, s:-s], b[s:-s, s:-s]
-        return learned.run(getattr(learned, loader_name)(), a, b)
+        return run(load(), a, b)
 
     return fn
 
@@ -144,12 +139,14 @@ METRICS: dict[str, MetricSpec] = {
                    f"{_SR}, mean of per-channel MS-SSIM (needs ≥161 px a side)",
                    "Wang, Simoncelli & Bovik 2003", lambda a, b, s: _msssim(a, b, s, False)),
         MetricSpec("swdn", "SWDN distance", True, True, (0.0, float("inf")),
-                   f"{_RGB01}; {SWDN_LABEL}", "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _swdn),
+                   f"{_RGB01}; {SWDN_LABEL}", "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo",
+                   _learned(swdn_model)),
         MetricSpec("swdn_v2", SWDN_V2_LABEL, True, True, (0.0, float("inf")),
                    f"{_RGB01}; ST-LPIPS's VGG16 convolutions (frozen, from {_STLPIPS_PKG}), L2 pooling between them, "
                    "per-channel weights trained in-house on CPU (not PIPAL-trained); a VGG16 pass per image, "
                    "so not run unless picked",
-                   "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _swdn_v2, in_default=False),
+                   "Gu et al., PIPAL (arXiv:2011.15002); weights: this repo", _learned(swdn_v2_model),
+                   in_default=False),
         MetricSpec("stlpips_alex", "ST-LPIPS (Alex)", True, True, (0.0, float("inf")),
                    f"{_RGB01} (scaled to [-1,1] inside); blur-pooled AlexNet, weights from {_STLPIPS_PKG}",
                    "Ghildyal & Liu, ECCV 2022 (arXiv:2207.13686)", _stlpips("alex")),
@@ -161,9 +158,10 @@ METRICS: dict[str, MetricSpec] = {
                    "BT.601 Y on [0,255], 96×96 patches; pristine model fitted on SR Lab's train split, so values "
                    "differ from MATLAB's/pyiqa's NIQE", "Mittal et al. 2013", _niqe),
         MetricSpec("lpips", "LPIPS (Alex)", True, True, (0.0, 1.0), f"{_RGB01} (scaled to [-1,1] inside)",
-                   "Zhang et al. 2018, v0.1", _learned("load_lpips"), needs_download=True),
+                   "Zhang et al. 2018, v0.1", _learned(_imported("sr_demo.iqa.learned:load_lpips")),
+                   needs_download=True),
         MetricSpec("dists", "DISTS", True, True, (0.0, 1.0), f"{_RGB01}, ImageNet normalisation inside, no resize",
-                   "Ding et al. 2020", _learned("load_dists"), needs_download=True),
+                   "Ding et al. 2020", _learned(_imported("sr_demo.iqa.learned:load_dists")), needs_download=True),
     )
 }
 #: The four scores every super-resolved output gets (cheap, no weights).
